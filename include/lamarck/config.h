@@ -1,0 +1,73 @@
+/* Experiment configuration: YAML -> validated lm_config.
+ *
+ * Every error names file:line:column, the key, what was expected and, for an
+ * unknown key, the closest valid one; lm_config_load returns LM_ECONFIG (exit 2)
+ * with that message in lm_error_message(). The full schema, with defaults, is in
+ * README.md ("Configuration").
+ *
+ *     experiment: {name: quickstart, seed: 42, output: runs/quickstart}
+ *     data:       {dataset: fashion-mnist, validation_fraction: 0.1}
+ *     training:   {epochs: 4, batch_size: 128, lr: 0.05, momentum: 0.9}
+ *     model:      {type: mlp, depth: 2, width: 256}
+ *     search:     {algorithm: random, trials: 8}
+ *     space:
+ *       lr:       {type: float, low: 0.01, high: 0.3, log: true}
+ *       schedule: {type: categorical, values: [constant, step, cosine]}
+ *       step_size: {type: int, low: 1, high: 3, when: {schedule: step}}
+ */
+#ifndef LAMARCK_CONFIG_H
+#define LAMARCK_CONFIG_H
+
+#include "lamarck/nn.h"
+#include "lamarck/space.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LM_CONFIG_MAX_BYTES (1 << 20)  /* larger files are refused */
+
+typedef struct lm_config {
+    char *path;              /* as given ("<embedded>" for the built-in default) */
+    char *text;              /* the YAML source, NUL-terminated */
+    size_t text_len;
+
+    /* experiment: */
+    char *name;              /* default "experiment" */
+    uint64_t seed;           /* default 0 */
+    char *output;            /* run directory; default "runs/<name>" */
+    int overwrite;           /* default false: an existing run directory is an error */
+    double progress_interval;/* seconds between progress lines, default 10 */
+
+    /* data: */
+    char *dataset;           /* name ("fashion-mnist") or path to a .h5 dataset file */
+    char *data_dir;          /* where imported datasets are: default $LAMARCK_DATA or "data" */
+    double validation_fraction; /* default 0.1, in (0, 0.9] */
+    int64_t train_subset;    /* train on the first N samples after the split; 0 = all */
+
+    /* training: and model: (defaults for every trial; space entries override) */
+    char *model_type;        /* "mlp" */
+    lm_train_params train;
+
+    /* search: */
+    char *algorithm;         /* "random" (default) or "grid" */
+    int trials;              /* random: number of trials (default 10); grid: cap, 0 = all */
+
+    /* space: */
+    lm_space *space;         /* every name is a training parameter (lm_train_params_names) */
+} lm_config;
+
+/* Parses text (len bytes; need not be NUL-terminated) read from path. */
+int lm_config_parse(const char *text, size_t len, const char *path, lm_config **out);
+/* Reads and parses a file; LM_ENOENT names the path when it cannot be read. */
+int lm_config_load(const char *path, lm_config **out);
+void lm_config_destroy(lm_config **c);
+
+/* The training parameters of a point x of c->space: the defaults with every active
+ * hyperparameter applied. */
+int lm_config_apply(const lm_config *c, const double *x, lm_train_params *out);
+
+/* The dataset file the config names: c->dataset when it ends in ".h5", else
+ * "<data_dir>/<dataset>.h5". */
+int lm_config_dataset_path(const lm_config *c, char *buf, size_t cap);
+
+#endif

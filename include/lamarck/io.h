@@ -1,0 +1,74 @@
+/* HDF5 files: dataset files, results.h5, and state (checkpoint) stores. Only src/io
+ * includes hdf5.h. Every file is written to "<path>.tmp" and renamed when complete,
+ * so a reader never sees half a file. Readers check every dimension and string length
+ * before allocating, and fail with LM_EDATA (or LM_ECKPT for state files) naming the
+ * file and the object. */
+#ifndef LAMARCK_IO_H
+#define LAMARCK_IO_H
+
+#include "lamarck/config.h"
+#include "lamarck/data.h"
+#include "lamarck/search.h"
+#include "lamarck/space.h"
+#include "lamarck/state.h"
+
+#include <stdint.h>
+
+#define LM_RESULTS_SCHEMA_VERSION 1
+#define LM_DATASET_SCHEMA_VERSION 1
+
+/* ---- dataset files ----
+ * /train/X (N x C x H x W, float32, gzip), /train/y (N, int32), /test/X, /test/y,
+ * root attributes: name, source, n_classes, class_names, schema_version. */
+int lm_io_dataset_write(const char *path, const lm_dataset *train, const lm_dataset *test,
+                        const char *source);
+/* Reads the train split (and the test split when test is not NULL). A missing file is
+ * LM_ENOENT with the path in the message. */
+int lm_io_dataset_read(const char *path, lm_dataset *train, lm_dataset *test);
+
+/* ---- results.h5 ---- */
+
+typedef struct lm_run_info {
+    const lm_config *config;     /* /config: YAML text; attributes: path */
+    const char *command_line;
+    const char *version;
+    int n_ranks;
+    double wall_seconds;
+    double rank0_cpu_seconds;
+    int complete;                /* 1 when the run finished */
+} lm_run_info;
+
+/* Writes results.h5: root attributes (schema_version, lamarck_version, command_line,
+ * n_ranks, wall_seconds, rank0_cpu_seconds, complete), /config (string),
+ * /trials/<column> (1-D datasets, one row per trial in id order: id, status, worker,
+ * epochs, epochs_target, params, best_val_accuracy, final_val_accuracy,
+ * final_val_loss, final_train_loss, test_accuracy, test_loss, t_start, t_end,
+ * train_seconds, reason), /trials/hp/<name> (value, NAN when inactive; categoricals
+ * store the choice index with a "choices" attribute), /curves/<column> (one row per
+ * trained epoch, sorted by trial then epoch). Each dataset has "units" and
+ * "description" attributes. Atomic (tmp + rename). */
+int lm_io_results_write(const char *path, const lm_run_info *info, const lm_trials *trials);
+
+/* A results file as lamarck report shows it. */
+typedef struct lm_results {
+    int n_trials, n_hp;
+    char **hp_names;          /* n_hp */
+    char ***hp_labels;        /* n_trials x n_hp labels ("0.01", "cosine", "-") */
+    int *id, *epochs, *worker;
+    char **status;            /* names as in lm_trial_status_name */
+    double *best_val_accuracy, *final_val_accuracy, *test_accuracy, *train_seconds;
+    char **reason;
+    int complete;
+    double wall_seconds;
+} lm_results;
+
+int lm_io_results_read(const char *path, lm_results *out);
+void lm_io_results_free(lm_results *r);
+
+/* ---- state stores (checkpoints) ----
+ * Writes every entry of m as a dataset under group (created), with its dtype; reads
+ * them back into m. */
+int lm_io_state_write(const char *path, const lm_state_mem *m);
+int lm_io_state_read(const char *path, lm_state_mem *m);
+
+#endif

@@ -1,0 +1,167 @@
+/* The trial table and the searcher interface.
+ *
+ * Searchers are ask/tell state machines with no MPI and no HDF5: the controller asks
+ * next_job() whenever a worker is free, passes every epoch's report to on_report(),
+ * and tells on_end() when a trial ends. Searchers save and load their state through
+ * lm_state_writer/lm_state_reader. Implementations are chosen by name from a registry
+ * (lm_searcher_create("random", ...)) and fill a table of function pointers.
+ */
+#ifndef LAMARCK_SEARCH_H
+#define LAMARCK_SEARCH_H
+
+#include "lamarck/rng.h"
+#include "lamarck/space.h"
+#include "lamarck/state.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- trials ---- */
+
+typedef enum {
+    LM_TRIAL_PENDING,   /* created, not yet started */
+    LM_TRIAL_RUNNING,
+    LM_TRIAL_DONE,      /* trained every epoch it was given */
+    LM_TRIAL_STOPPED,   /* stopped early by a decision */
+    LM_TRIAL_FAILED,    /* diverged or could not train; reason says why */
+} lm_trial_status;
+
+const char *lm_trial_status_name(lm_trial_status s);
+
+#define LM_REASON_MAX 128
+
+/* One epoch's metrics from a worker. */
+typedef struct lm_report {
+    int trial_id;
+    int epoch;               /* 1-based */
+    double train_loss;
+    double train_accuracy;
+    double val_loss;
+    double val_accuracy;
+    double seconds;          /* epoch wall time */
+    double lr;
+    int64_t params;
+    int failed;              /* the trial failed in this epoch (reason) */
+    char reason[LM_REASON_MAX];
+} lm_report;
+
+/* The end of a trial as the worker saw it: test metrics of the final model. */
+typedef struct lm_final {
+    int trial_id;
+    double test_loss;
+    double test_accuracy;    /* NAN when not measured; never used for selection */
+} lm_final;
+
+typedef struct lm_trial {
+    int id;
+    lm_trial_status status;
+    int worker;              /* rank that trained it last, -1 before */
+    int epochs;              /* epochs trained */
+    int epochs_target;       /* epochs it was asked to train */
+    double *hp;              /* point of the space (points into the table's store) */
+    int64_t params;
+    double best_val_accuracy, final_val_accuracy, final_val_loss, final_train_loss;
+    double test_accuracy, test_loss;
+    double t_start, t_end;   /* seconds since the run started */
+    double train_seconds;    /* sum of epoch times */
+    char reason[LM_REASON_MAX];
+} lm_trial;
+
+typedef struct lm_curve_row {
+    int trial_id, epoch;
+    double train_loss, train_accuracy, val_loss, val_accuracy, seconds, lr, t;
+} lm_curve_row;
+
+typedef struct lm_trials {
+    int n_hp;
+    int n, cap;
+    lm_trial *v;             /* by id: v[id].id == id */
+    double *hp_store;        /* cap x n_hp */
+    size_t n_curves, cap_curves;
+    lm_curve_row *curves;    /* in arrival order */
+} lm_trials;
+
+int lm_trials_init(lm_trials *t, int n_hp);
+void lm_trials_fini(lm_trials *t);
+/* Adds a pending trial with a copy of hp; its id is the next integer from 0. */
+int lm_trials_add(lm_trials *t, const double *hp, int epochs_target, int *id);
+lm_trial *lm_trials_get(lm_trials *t, int id);   /* NULL if out of range */
+/* Records a report: a curve row, the trial's epochs and metrics; a failed report
+ * marks the trial failed. now: seconds since the run started. */
+int lm_trials_record(lm_trials *t, const lm_report *r, double now);
+int lm_trials_count(const lm_trials *t, lm_trial_status s);
+/* The finished (done or stopped) trial with the highest best_val_accuracy; -1 if none. */
+int lm_trials_best(const lm_trials *t);
+/* Saves and loads the whole table (trials and curves). */
+int lm_trials_save(const lm_trials *t, lm_state_writer *w, const char *prefix);
+int lm_trials_load(lm_trials *t, lm_state_reader *r, const char *prefix);
+
+/* ---- searcher interface ---- */
+
+typedef enum {
+    LM_JOB_NEW,      /* start trial_id for epochs epochs */
+    LM_JOB_WAIT,     /* nothing to start now; ask again after the next report */
+    LM_JOB_DONE,     /* the search is over once running trials end */
+} lm_job_kind;
+
+typedef struct lm_job {
+    lm_job_kind kind;
+    int trial_id;
+    int epochs;
+} lm_job;
+
+typedef enum { LM_DECIDE_CONTINUE, LM_DECIDE_STOP } lm_decision_kind;
+
+typedef struct lm_decision {
+    lm_decision_kind kind;
+} lm_decision;
+
+/* What the searcher is given at creation; owned by the caller, outlives the searcher. */
+typedef struct lm_search_params {
+    const lm_space *space;
+    uint64_t seed;
+    int max_trials;          /* random: trials to run; grid: cap (0 = whole grid) */
+    int epochs;              /* epochs per trial */
+} lm_search_params;
+
+typedef struct lm_searcher lm_searcher;
+
+typedef struct lm_searcher_ops {
+    const char *name;
+    int (*create)(const lm_search_params *p, lm_searcher **out);
+    int (*next_job)(lm_searcher *s, lm_trials *t, lm_job *out);
+    lm_decision (*on_report)(lm_searcher *s, lm_trials *t, const lm_report *r);
+    void (*on_end)(lm_searcher *s, lm_trials *t, int trial_id);
+    int (*save)(const lm_searcher *s, lm_state_writer *w);
+    int (*load)(lm_searcher *s, lm_state_reader *r);
+    void (*destroy)(lm_searcher *s);
+} lm_searcher_ops;
+
+/* Every searcher begins with this header so the generic functions can dispatch. */
+struct lm_searcher {
+    const lm_searcher_ops *ops;
+};
+
+/* Creates the searcher registered under name ("random", "grid"); LM_ECONFIG with the
+ * list of known names (and the closest) when there is none. */
+int lm_searcher_create(const char *name, const lm_search_params *p, lm_searcher **out);
+void lm_searcher_destroy(lm_searcher **s);
+const char *const *lm_searcher_names(int *n);
+
+static inline int lm_searcher_next_job(lm_searcher *s, lm_trials *t, lm_job *out) {
+    return s->ops->next_job(s, t, out);
+}
+static inline lm_decision lm_searcher_on_report(lm_searcher *s, lm_trials *t, const lm_report *r) {
+    return s->ops->on_report(s, t, r);
+}
+static inline void lm_searcher_on_end(lm_searcher *s, lm_trials *t, int id) {
+    s->ops->on_end(s, t, id);
+}
+static inline int lm_searcher_save(const lm_searcher *s, lm_state_writer *w) {
+    return s->ops->save(s, w);
+}
+static inline int lm_searcher_load(lm_searcher *s, lm_state_reader *r) {
+    return s->ops->load(s, r);
+}
+
+#endif

@@ -1,0 +1,90 @@
+/* Hyperparameter spaces: uniform and log-uniform floats, integers, categoricals, and
+ * conditional hyperparameters (active only while a parent takes one of some values).
+ *
+ * A point of the space is an array of doubles, one per hyperparameter in the order
+ * they were added: the value itself for float and int, the choice index for a
+ * categorical, NAN for an inactive conditional one.
+ *
+ *     lm_space *sp;
+ *     lm_space_create(&sp);
+ *     lm_space_add_float(sp, "lr", 1e-3, 0.3, 1);            // log-uniform
+ *     const char *sched[] = {"constant", "step", "cosine"};
+ *     lm_space_add_categorical(sp, "schedule", 3, sched);
+ *     lm_space_add_int(sp, "step_size", 1, 5, 0);
+ *     const char *when[] = {"step"};
+ *     lm_space_set_condition(sp, "step_size", "schedule", 1, when);
+ *     double x[3];
+ *     lm_space_sample(sp, &rng, x);                          // x[2] is NAN unless step
+ */
+#ifndef LAMARCK_SPACE_H
+#define LAMARCK_SPACE_H
+
+#include "lamarck/rng.h"
+
+#include <stddef.h>
+
+#define LM_HP_NAME_MAX 64
+#define LM_HP_MAX 64          /* hyperparameters in one space */
+#define LM_HP_CHOICES_MAX 64  /* choices of one categorical */
+
+typedef enum { LM_HP_FLOAT, LM_HP_INT, LM_HP_CATEGORICAL } lm_hp_kind;
+
+typedef struct lm_hp {
+    char name[LM_HP_NAME_MAX];
+    lm_hp_kind kind;
+    int log;                 /* float/int: sampled log-uniformly (low > 0) */
+    double low, high;        /* float/int: inclusive bounds */
+    int grid_points;         /* float: points on the grid (default 3); int: all values
+                                when the range has at most that many, else evenly spaced */
+    int n_choices;           /* categorical */
+    char **choices;          /* categorical: choice labels as written ("0.5", "cosine") */
+    int parent;              /* index of the parent hyperparameter, -1 for none */
+    int n_when;              /* active when the parent's value is one of these ... */
+    double *when;            /* ... (choice indices for a categorical parent, values otherwise) */
+} lm_hp;
+
+typedef struct lm_space lm_space;
+
+int lm_space_create(lm_space **out);
+void lm_space_destroy(lm_space **sp);
+
+/* Adders fail with LM_EINVAL (and a message) on a duplicate name, low > high,
+ * log with low <= 0, too many hyperparameters or choices. */
+int lm_space_add_float(lm_space *sp, const char *name, double low, double high, int log);
+int lm_space_add_int(lm_space *sp, const char *name, long low, long high, int log);
+int lm_space_add_categorical(lm_space *sp, const char *name, int n, const char *const *choices);
+/* Sets the points used for this hyperparameter by grid search (>= 1). */
+int lm_space_set_grid_points(lm_space *sp, const char *name, int points);
+/* Makes child active only when parent is one of the given values (written as in the
+ * config: choice labels for a categorical parent, numbers otherwise). The parent must
+ * have been added before the child (so points are evaluated in order). */
+int lm_space_set_condition(lm_space *sp, const char *child, const char *parent, int n,
+                           const char *const *values);
+
+int lm_space_size(const lm_space *sp);
+const lm_hp *lm_space_hp(const lm_space *sp, int i);
+int lm_space_find(const lm_space *sp, const char *name); /* index or -1 */
+
+/* Draws a point from the prior; inactive entries are NAN. */
+void lm_space_sample(const lm_space *sp, lm_rng *rng, double *x);
+/* Whether entry i is active given the other entries of x. */
+int lm_space_active(const lm_space *sp, const double *x, int i);
+/* Sets inactive entries to NAN and clips/rounds active ones into the space. */
+void lm_space_repair(const lm_space *sp, double *x);
+
+/* Unit-cube encoding: active entries map to [0,1] (log scale where log), inactive to 0. */
+void lm_space_to_unit(const lm_space *sp, const double *x, double *u);
+void lm_space_from_unit(const lm_space *sp, const double *u, double *x);
+
+/* Grid: the product of every hyperparameter's grid values, with inactive conditional
+ * children collapsed (they do not multiply the points of branches where they are
+ * inactive). Points are enumerated in a fixed order, the last hyperparameter fastest. */
+long lm_space_grid_count(const lm_space *sp);
+int lm_space_grid_point(const lm_space *sp, long k, double *x);
+
+/* The label of value v of hyperparameter i ("0.01", "cosine", "-" when inactive). */
+void lm_space_format_value(const lm_space *sp, int i, double v, char *buf, size_t cap);
+/* "lr=0.01 momentum=0.9 schedule=cosine" (inactive ones omitted). */
+void lm_space_format(const lm_space *sp, const double *x, char *buf, size_t cap);
+
+#endif
