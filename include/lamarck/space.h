@@ -53,11 +53,13 @@ void lm_space_destroy(lm_space **sp);
 int lm_space_add_float(lm_space *sp, const char *name, double low, double high, int log);
 int lm_space_add_int(lm_space *sp, const char *name, long low, long high, int log);
 int lm_space_add_categorical(lm_space *sp, const char *name, int n, const char *const *choices);
-/* Sets the points used for this hyperparameter by grid search (>= 1). */
+/* Sets the points used for this hyperparameter by grid search (1 to 10000; float
+ * and int only: a categorical always contributes all its choices). */
 int lm_space_set_grid_points(lm_space *sp, const char *name, int points);
 /* Makes child active only when parent is one of the given values (written as in the
- * config: choice labels for a categorical parent, numbers otherwise). The parent must
- * have been added before the child (so points are evaluated in order). */
+ * config: choice labels for a categorical parent, integers in range for an int parent;
+ * a float parent is refused). The parent must have been added before the child (so
+ * points are evaluated in order); a child has at most one condition. */
 int lm_space_set_condition(lm_space *sp, const char *child, const char *parent, int n,
                            const char *const *values);
 
@@ -69,16 +71,27 @@ int lm_space_find(const lm_space *sp, const char *name); /* index or -1 */
 void lm_space_sample(const lm_space *sp, lm_rng *rng, double *x);
 /* Whether entry i is active given the other entries of x. */
 int lm_space_active(const lm_space *sp, const double *x, int i);
-/* Sets inactive entries to NAN and clips/rounds active ones into the space. */
+/* Sets inactive entries to NAN and clips/rounds active ones into the space; an active
+ * entry that is NAN gets the middle of its range (geometric when log), or the first
+ * choice of a categorical. */
 void lm_space_repair(const lm_space *sp, double *x);
 
-/* Unit-cube encoding: active entries map to [0,1] (log scale where log), inactive to 0. */
+/* Unit-cube encoding: active entries map to [0,1] (log scale where log), inactive to 0.
+ * An int or a choice maps to the centre of its equal-width cell, so from_unit(to_unit(x))
+ * gives back x for a repaired point. */
 void lm_space_to_unit(const lm_space *sp, const double *x, double *u);
 void lm_space_from_unit(const lm_space *sp, const double *u, double *x);
 
 /* Grid: the product of every hyperparameter's grid values, with inactive conditional
  * children collapsed (they do not multiply the points of branches where they are
- * inactive). Points are enumerated in a fixed order, the last hyperparameter fastest. */
+ * inactive). Points are enumerated in a fixed order, the last hyperparameter fastest.
+ * Grid values: a float gets grid_points values evenly spaced from low to high
+ * (log-spaced when log; one point is the middle of the range; low == high gives one);
+ * an int gets every integer when the range holds at most grid_points, else
+ * grid_points values spaced as for a float and rounded, duplicates dropped; a
+ * categorical gets every choice. The count of an empty space is 1 (the point with
+ * no entries); counts saturate at LONG_MAX. grid_point fails with LM_EINVAL when k
+ * is outside [0, count). */
 long lm_space_grid_count(const lm_space *sp);
 int lm_space_grid_point(const lm_space *sp, long k, double *x);
 

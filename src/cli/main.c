@@ -1,0 +1,53 @@
+/* lamarck: the entry point. Subcommands live in cmd_*.c. */
+#include "cli/cli.h"
+#include "lamarck/error.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: lamarck <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run [CONFIG]           run an experiment (under mpiexec; without CONFIG, the\n"
+    "                         embedded quickstart on Fashion-MNIST)\n"
+    "  validate CONFIG...     check experiment files; exit 0 if valid, 2 if not\n"
+    "  data import NAME       import a dataset from a Debian package into data/\n"
+    "  report RESULTS.h5      print the best trials of a run\n"
+    "\n"
+    "options: --help (also after each command), --version\n"
+    "exit status: 0 ok, 1 internal error, 2 usage or config error, 3 data error\n";
+
+int lm_cli_is_help(const char *arg) { return !strcmp(arg, "-h") || !strcmp(arg, "--help"); }
+
+int lm_cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "lamarck: error: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(see: lamarck %s%s--help)\n", cmd ? cmd : "", cmd ? " " : "");
+    va_end(ap);
+    return 2;
+}
+
+int lm_cli_fail(int err) {
+    lm_error_print(stderr);
+    return lm_exit_code(err);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || lm_cli_is_help(argv[1])) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--version")) {
+        printf("lamarck %s\n", LAMARCK_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "run")) return lm_cli_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "validate")) return lm_cli_validate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "data")) return lm_cli_data(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report")) return lm_cli_report(argc - 1, argv + 1);
+    return lm_cli_usage_error(NULL, "unknown command '%s'", cmd);
+}

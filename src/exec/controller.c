@@ -1,0 +1,239 @@
+/* The controller's event loop on rank 0. It never waits on one worker: it polls the
+ * transport for any message and sleeps with a backoff when there is none, so that a
+ * rank sharing a node with workers costs them almost nothing. */
+#include "exec/controller.h"
+#include "exec/mpi_wait.h"
+#include "lamarck/error.h"
+#include "lamarck/log.h"
+#include "lamarck/timer.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Rewriting results.h5 costs little for small tables, but not nothing: bound the rate. */
+#define RESULTS_WRITE_INTERVAL 5.0
+
+typedef struct controller {
+    const lm_config *cfg;
+    lm_transport *tr;
+    lm_searcher *searcher;
+    lm_trials trials;
+    int *running;            /* trial id per worker, -1 when free */
+    int n_running;
+    int search_done;
+    long planned_trials;
+    double t0, next_progress, last_write;
+    int dirty;
+    long epochs_done;
+    const char *results_path;
+    lm_run_info *info;
+} controller;
+
+static double now(const controller *c) { return lm_time_now() - c->t0; }
+
+static void format_duration(double s, char *buf, size_t cap) {
+    if (!isfinite(s) || s < 0) {
+        snprintf(buf, cap, "?");
+        return;
+    }
+    long t = (long)(s + 0.5);
+    if (t >= 3600)
+        snprintf(buf, cap, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, cap, "%ld:%02ld", t / 60, t % 60);
+}
+
+static void progress(controller *c) {
+    int done = lm_trials_count(&c->trials, LM_TRIAL_DONE) + lm_trials_count(&c->trials, LM_TRIAL_STOPPED);
+    int failed = lm_trials_count(&c->trials, LM_TRIAL_FAILED);
+    int best = lm_trials_best(&c->trials);
+    double el = now(c);
+    /* Remaining work in epochs: unstarted planned trials in full, running ones' rest. */
+    long remaining = (c->planned_trials - c->trials.n) * (long)c->cfg->train.epochs;
+    if (remaining < 0) remaining = 0;
+    for (int w = 0; w < c->tr->n_workers; w++)
+        if (c->running[w] >= 0) {
+            const lm_trial *t = &c->trials.v[c->running[w]];
+            remaining += t->epochs_target - t->epochs;
+        }
+    double eta = c->epochs_done > 0 ? el / (double)c->epochs_done * (double)remaining : NAN;
+    char e1[32], e2[32], bestbuf[64] = "-";
+    format_duration(el, e1, sizeof e1);
+    format_duration(eta, e2, sizeof e2);
+    if (best >= 0)
+        snprintf(bestbuf, sizeof bestbuf, "%.4f (trial %d)", c->trials.v[best].best_val_accuracy, best);
+    lm_log_info("progress: trials %d/%ld done, %d running, %d failed | best val_accuracy %s | "
+                "elapsed %s | ETA %s",
+                done, c->planned_trials, c->n_running, failed, bestbuf, e1, e2);
+    c->next_progress = el + c->cfg->progress_interval;
+}
+
+static int write_results(controller *c, int complete) {
+    c->info->wall_seconds = now(c);
+    c->info->rank0_cpu_seconds = lm_time_cpu();
+    c->info->complete = complete;
+    LM_CALL(lm_io_results_write(c->results_path, c->info, &c->trials));
+    c->last_write = now(c);
+    c->dirty = 0;
+    return LM_OK;
+}
+
+/* Hands out jobs while workers are free and the searcher has some. */
+static int dispatch(controller *c) {
+    for (int w = 0; w < c->tr->n_workers && !c->search_done; w++) {
+        if (c->running[w] >= 0) continue;
+        lm_job job;
+        LM_CALL(lm_searcher_next_job(c->searcher, &c->trials, &job));
+        if (job.kind == LM_JOB_DONE) {
+            c->search_done = 1;
+            break;
+        }
+        if (job.kind == LM_JOB_WAIT) {
+            LM_CHECK(c->n_running > 0, LM_EINTERNAL,
+                     "searcher '%s' waits while no trial is running", c->cfg->algorithm);
+            break;
+        }
+        lm_trial *t = lm_trials_get(&c->trials, job.trial_id);
+        LM_CHECK(t, LM_EINTERNAL, "searcher returned unknown trial %d", job.trial_id);
+        t->status = LM_TRIAL_RUNNING;
+        t->worker = lm__transport_rank(c->tr, w);
+        t->epochs_target = job.epochs;
+        t->t_start = now(c);
+        LM_CALL(c->tr->ops->start(c->tr, w, &job, t->hp));
+        c->running[w] = job.trial_id;
+        c->n_running++;
+    }
+    return LM_OK;
+}
+
+static int on_report(controller *c, const lm_msg *m) {
+    const lm_report *r = &m->report;
+    LM_CHECK(c->running[m->worker] == r->trial_id, LM_EINTERNAL,
+             "report for trial %d from a worker running trial %d", r->trial_id,
+             c->running[m->worker]);
+    LM_CALL(lm_trials_record(&c->trials, r, now(c)));
+    if (!r->failed) c->epochs_done++;
+    lm_decision d = {LM_DECIDE_STOP};
+    if (!r->failed) d = lm_searcher_on_report(c->searcher, &c->trials, r);
+    lm_log_debug("trial %d epoch %d: val_accuracy %.4f val_loss %.4f (%.2fs)", r->trial_id,
+                 r->epoch, r->val_accuracy, r->val_loss, r->seconds);
+    LM_CALL(c->tr->ops->decide(c->tr, m->worker, d));
+    lm_trial *t = lm_trials_get(&c->trials, r->trial_id);
+    if (d.kind == LM_DECIDE_STOP && !r->failed && t->epochs < t->epochs_target)
+        t->status = LM_TRIAL_STOPPED;
+    c->dirty = 1;
+    return LM_OK;
+}
+
+static int on_final(controller *c, const lm_msg *m) {
+    const lm_final *f = &m->final;
+    LM_CHECK(c->running[m->worker] == f->trial_id, LM_EINTERNAL,
+             "final for trial %d from a worker running trial %d", f->trial_id,
+             c->running[m->worker]);
+    lm_trial *t = lm_trials_get(&c->trials, f->trial_id);
+    t->test_accuracy = f->test_accuracy;
+    t->test_loss = f->test_loss;
+    t->t_end = now(c);
+    if (t->status == LM_TRIAL_RUNNING) t->status = LM_TRIAL_DONE;
+    c->running[m->worker] = -1;
+    c->n_running--;
+    lm_searcher_on_end(c->searcher, &c->trials, f->trial_id);
+
+    char hp[512];
+    lm_space_format(c->cfg->space, t->hp, hp, sizeof hp);
+    if (t->status == LM_TRIAL_FAILED)
+        lm_log_info("trial %d failed after %d epochs: %s | %s", t->id, t->epochs, t->reason, hp);
+    else
+        lm_log_info("trial %d %s after %d epochs: val_accuracy %.4f (best %.4f) | %s", t->id,
+                    lm_trial_status_name(t->status), t->epochs, t->final_val_accuracy,
+                    t->best_val_accuracy, hp);
+    c->dirty = 1;
+    if (now(c) - c->last_write >= RESULTS_WRITE_INTERVAL) LM_CALL(write_results(c, 0));
+    return LM_OK;
+}
+
+static long planned_trials(const lm_config *cfg) {
+    if (!strcmp(cfg->algorithm, "grid")) {
+        long n = lm_space_grid_count(cfg->space);
+        return cfg->trials > 0 && cfg->trials < n ? cfg->trials : n;
+    }
+    return cfg->trials;
+}
+
+static int loop(controller *c) {
+    lm__backoff b;
+    lm__backoff_reset(&b);
+    for (;;) {
+        LM_CALL(dispatch(c));
+        if (c->n_running == 0) break;
+        lm_msg m;
+        LM_CALL(c->tr->ops->poll(c->tr, &m));
+        if (m.kind == LM_MSG_REPORT) LM_CALL(on_report(c, &m));
+        else if (m.kind == LM_MSG_FINAL) LM_CALL(on_final(c, &m));
+        if (now(c) >= c->next_progress) {
+            progress(c);
+            if (c->dirty && now(c) - c->last_write >= RESULTS_WRITE_INTERVAL)
+                LM_CALL(write_results(c, 0));
+        }
+        if (m.kind != LM_MSG_NONE) lm__backoff_reset(&b);
+        else if (!c->tr->inline_work) lm__backoff_sleep(&b);
+    }
+    return LM_OK;
+}
+
+static void summary(controller *c) {
+    int best = lm_trials_best(&c->trials);
+    char el[32];
+    format_duration(now(c), el, sizeof el);
+    double cpu = lm_time_cpu(), wall = now(c);
+    lm_log_info("finished %d trials (%d done, %d stopped, %d failed) in %s; rank 0 CPU %.1f s of "
+                "%.1f s wall (%.1f%%)",
+                c->trials.n, lm_trials_count(&c->trials, LM_TRIAL_DONE),
+                lm_trials_count(&c->trials, LM_TRIAL_STOPPED),
+                lm_trials_count(&c->trials, LM_TRIAL_FAILED), el, cpu, wall,
+                wall > 0 ? 100.0 * cpu / wall : 0.0);
+    if (best < 0) {
+        lm_log_info("no trial finished successfully");
+        return;
+    }
+    const lm_trial *t = &c->trials.v[best];
+    char hp[512];
+    lm_space_format(c->cfg->space, t->hp, hp, sizeof hp);
+    lm_log_info("best: trial %d, val_accuracy %.4f, test_accuracy %.4f | %s", best,
+                t->best_val_accuracy, t->test_accuracy, hp);
+    lm_log_info("results: %s (lamarck report %s)", c->results_path, c->results_path);
+}
+
+int lm__controller_run(const lm_config *cfg, lm_transport *t, const char *results_path,
+                       lm_run_info *info) {
+    controller c;
+    memset(&c, 0, sizeof c);
+    c.cfg = cfg;
+    c.tr = t;
+    c.results_path = results_path;
+    c.info = info;
+    c.t0 = lm_time_now();
+    c.planned_trials = planned_trials(cfg);
+    lm_search_params sp = {cfg->space, cfg->seed, cfg->trials, cfg->train.epochs};
+    int rc = LM_OK;
+    LM_CALL(lm_trials_init(&c.trials, lm_space_size(cfg->space)));
+    c.running = malloc((size_t)t->n_workers * sizeof *c.running);
+    if (!c.running) {
+        lm_trials_fini(&c.trials);
+        LM_FAIL(LM_ENOMEM, "out of memory");
+    }
+    for (int w = 0; w < t->n_workers; w++) c.running[w] = -1;
+    LM_CALL_GOTO(rc, lm_searcher_create(cfg->algorithm, &sp, &c.searcher), out);
+    lm_log_info("%s search: %ld trials of %d epochs on %d worker%s", cfg->algorithm,
+                c.planned_trials, cfg->train.epochs, t->n_workers, t->n_workers == 1 ? "" : "s");
+    c.next_progress = cfg->progress_interval;
+    LM_CALL_GOTO(rc, loop(&c), out);
+    summary(&c);
+    LM_CALL_GOTO(rc, write_results(&c, 1), out);
+out:
+    lm_searcher_destroy(&c.searcher);
+    lm_trials_fini(&c.trials);
+    free(c.running);
+    return rc;
+}

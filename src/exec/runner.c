@@ -1,0 +1,117 @@
+#include "exec/runner.h"
+#include "lamarck/error.h"
+#include "lamarck/io.h"
+#include "lamarck/log.h"
+#include "lamarck/strutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int lm__run_data_load(const lm_config *c, lm_run_data *d) {
+    memset(d, 0, sizeof *d);
+    char path[4096];
+    LM_CALL(lm_config_dataset_path(c, path, sizeof path));
+    lm_dataset all = {0};
+    int rc = lm_io_dataset_read(path, &all, &d->test);
+    if (rc == LM_ENOENT) {
+        lm_error_clear();
+        LM_FAIL(LM_ENOENT,
+                "dataset file %s not found; create it with: lamarck data import %s --dir %s",
+                path, c->dataset, c->data_dir);
+    }
+    LM_CALL(rc);
+    rc = lm_data_split_stratified(&all, c->validation_fraction, c->seed, &d->train, &d->val);
+    lm_dataset_free(&all);
+    if (rc < 0) {
+        lm__run_data_free(d);
+        return lm_error_trace(__FILE__, __LINE__, __func__, rc);
+    }
+    if (c->train_subset > 0 && c->train_subset < d->train.n) {
+        /* The split keeps the original order, so the first N are a fixed sample. */
+        int64_t n = c->train_subset;
+        int32_t *idx = malloc((size_t)n * sizeof *idx);
+        LM_CHECK_ALLOC(idx);
+        for (int64_t i = 0; i < n; i++) idx[i] = (int32_t)i;
+        lm_dataset sub = {0};
+        rc = lm_dataset_subset(&d->train, idx, n, &sub);
+        free(idx);
+        LM_CALL(rc);
+        lm_dataset_free(&d->train);
+        d->train = sub;
+    }
+    return LM_OK;
+}
+
+void lm__run_data_free(lm_run_data *d) {
+    lm_dataset_free(&d->train);
+    lm_dataset_free(&d->val);
+    lm_dataset_free(&d->test);
+}
+
+int lm__runner_start(lm_runner *r, const lm_config *c, const lm_run_data *d, int trial_id,
+                     const double *hp, int epochs) {
+    memset(r, 0, sizeof *r);
+    r->config = c;
+    r->data = d;
+    r->trial_id = trial_id;
+    r->epochs_target = epochs;
+    int rc = lm_config_apply(c, hp, &r->params);
+    if (rc == LM_OK) {
+        r->params.epochs = epochs;
+        rc = lm_trainer_create(&r->params, &d->train, &d->val, c->seed, (uint64_t)trial_id,
+                               &r->trainer);
+    }
+    if (rc < 0) {
+        /* A configuration the engine refuses fails this trial, not the run. */
+        r->failed = 1;
+        snprintf(r->reason, sizeof r->reason, "could not build: %s", lm_error_message());
+        lm_error_clear();
+    }
+    return LM_OK;
+}
+
+int lm__runner_epoch(lm_runner *r, lm_report *rep) {
+    memset(rep, 0, sizeof *rep);
+    rep->trial_id = r->trial_id;
+    rep->epoch = r->epoch + 1;
+    if (r->failed) {
+        rep->failed = 1;
+        lm_strlcpy(rep->reason, r->reason, sizeof rep->reason);
+        rep->train_loss = rep->val_loss = rep->val_accuracy = rep->train_accuracy = NAN;
+        return LM_OK;
+    }
+    lm_epoch_stats s;
+    LM_CALL(lm_trainer_epoch(r->trainer, &s));
+    r->epoch++;
+    rep->epoch = r->epoch;
+    rep->train_loss = s.train_loss;
+    rep->train_accuracy = s.train_accuracy;
+    rep->val_loss = s.val_loss;
+    rep->val_accuracy = s.val_accuracy;
+    rep->seconds = s.seconds;
+    rep->lr = s.lr;
+    rep->params = lm_trainer_param_count(r->trainer);
+    if (s.diverged || !isfinite(s.val_loss)) {
+        r->failed = 1;
+        snprintf(r->reason, sizeof r->reason, "loss diverged (NaN or infinite) in epoch %d",
+                 r->epoch);
+        rep->failed = 1;
+        lm_strlcpy(rep->reason, r->reason, sizeof rep->reason);
+    }
+    return LM_OK;
+}
+
+int lm__runner_finished(const lm_runner *r) { return r->failed || r->epoch >= r->epochs_target; }
+
+int lm__runner_finish(lm_runner *r, lm_final *fin) {
+    memset(fin, 0, sizeof *fin);
+    fin->trial_id = r->trial_id;
+    fin->test_loss = fin->test_accuracy = NAN;
+    if (r->trainer && !r->failed && r->data->test.n > 0)
+        LM_CALL(lm_trainer_evaluate(r->trainer, &r->data->test, &fin->test_loss,
+                                    &fin->test_accuracy));
+    lm_trainer_destroy(&r->trainer);
+    return LM_OK;
+}

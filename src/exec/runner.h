@@ -1,0 +1,44 @@
+/* A trial as a worker runs it: the data it trains on, its trainer, and the reports it
+ * produces epoch by epoch. Shared by the MPI worker loop and the inline transport. */
+#ifndef LAMARCK_EXEC_RUNNER_H
+#define LAMARCK_EXEC_RUNNER_H
+
+#include "lamarck/config.h"
+#include "lamarck/data.h"
+#include "lamarck/nn.h"
+#include "lamarck/search.h"
+
+/* The splits a worker holds for the whole run. */
+typedef struct lm_run_data {
+    lm_dataset train, val, test;
+} lm_run_data;
+
+/* Reads the dataset file named by the config, splits train/validation (stratified, from
+ * the run's seed) and keeps the first train_subset training samples when set. */
+int lm__run_data_load(const lm_config *c, lm_run_data *d);
+void lm__run_data_free(lm_run_data *d);
+
+typedef struct lm_runner {
+    const lm_config *config;
+    const lm_run_data *data;
+    lm_trainer *trainer;       /* NULL when the trial could not be built */
+    lm_train_params params;
+    int trial_id;
+    int epochs_target;
+    int epoch;
+    int failed;
+    char reason[LM_REASON_MAX];
+} lm_runner;
+
+/* Prepares trial_id at point hp for epochs epochs. A trial that cannot be built (bad
+ * parameters) is not an error: its first report says failed, with the reason. */
+int lm__runner_start(lm_runner *r, const lm_config *c, const lm_run_data *d, int trial_id,
+                     const double *hp, int epochs);
+/* Trains one epoch and fills the report (failed with a reason on divergence). */
+int lm__runner_epoch(lm_runner *r, lm_report *rep);
+/* Whether the trial has nothing more to train (failed or every epoch done). */
+int lm__runner_finished(const lm_runner *r);
+/* Evaluates the final model on the test split (never used for selection) and ends. */
+int lm__runner_finish(lm_runner *r, lm_final *fin);
+
+#endif

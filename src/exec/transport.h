@@ -1,0 +1,41 @@
+/* How the controller reaches its workers. The controller only starts trials, polls for
+ * messages and answers reports; a transport decides where the training happens: on
+ * other MPI ranks, or inline on rank 0 when it is alone. */
+#ifndef LAMARCK_EXEC_TRANSPORT_H
+#define LAMARCK_EXEC_TRANSPORT_H
+
+#include "lamarck/search.h"
+
+typedef enum { LM_MSG_NONE, LM_MSG_REPORT, LM_MSG_FINAL } lm_msg_kind;
+
+typedef struct lm_msg {
+    lm_msg_kind kind;
+    int worker;              /* index in [0, n_workers) */
+    lm_report report;
+    lm_final final;
+} lm_msg;
+
+typedef struct lm_transport lm_transport;
+
+typedef struct lm_transport_ops {
+    /* Sends trial job->trial_id at point hp to a free worker. */
+    int (*start)(lm_transport *t, int worker, const lm_job *job, const double *hp);
+    /* Returns the next message if one is there (kind NONE when none); never blocks long. */
+    int (*poll)(lm_transport *t, lm_msg *out);
+    /* Answers the last report of worker. */
+    int (*decide)(lm_transport *t, int worker, lm_decision d);
+    /* Tells every worker the run is over. */
+    int (*shutdown)(lm_transport *t);
+    void (*destroy)(lm_transport *t);
+} lm_transport_ops;
+
+struct lm_transport {
+    const lm_transport_ops *ops;
+    int n_workers;
+    int inline_work;         /* poll does the training itself: never sleep on NONE */
+};
+
+/* Worker index -> MPI rank, for records (the inline worker is rank 0). */
+int lm__transport_rank(const lm_transport *t, int worker);
+
+#endif

@@ -1,0 +1,142 @@
+/* The MPI transport, controller side: one receive posted per worker at all times, so
+ * the controller notices any worker's report with one MPI_Testany and never waits on a
+ * particular worker. Workers are ranks 1..P-1. */
+#include "exec/transport_mpi.h"
+#include "exec/protocol.h"
+#include "lamarck/error.h"
+
+#include <mpi.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A report and a final both fit; the tag says which arrived. */
+typedef union inbox {
+    lm_report report;
+    lm_final final;
+} inbox;
+
+typedef struct mpi_transport {
+    lm_transport base;
+    MPI_Comm comm;
+    int n_hp;
+    MPI_Request *req;        /* per worker */
+    inbox *buf;              /* per worker */
+} mpi_transport;
+
+static int post(mpi_transport *m, int w) {
+    int rc = MPI_Irecv(&m->buf[w], (int)sizeof(inbox), MPI_BYTE, w + 1, MPI_ANY_TAG, m->comm,
+                       &m->req[w]);
+    LM_CHECK(rc == MPI_SUCCESS, LM_EMPI, "MPI_Irecv from rank %d failed (code %d)", w + 1, rc);
+    return LM_OK;
+}
+
+static int mpi_start(lm_transport *t, int worker, const lm_job *job, const double *hp) {
+    mpi_transport *m = (mpi_transport *)t;
+    lm_job_msg msg;
+    memset(&msg, 0, sizeof msg);
+    msg.kind = LM_JOBMSG_TRAIN;
+    msg.trial_id = job->trial_id;
+    msg.epochs = job->epochs;
+    msg.n_hp = m->n_hp;
+    memcpy(msg.hp, hp, (size_t)m->n_hp * sizeof *hp);
+    /* Small messages go out eagerly: this returns without waiting for the worker. */
+    int rc = MPI_Send(&msg, (int)sizeof msg, MPI_BYTE, worker + 1, LM_TAG_JOB, m->comm);
+    LM_CHECK(rc == MPI_SUCCESS, LM_EMPI, "sending a job to rank %d failed (code %d)", worker + 1, rc);
+    return LM_OK;
+}
+
+static int mpi_poll(lm_transport *t, lm_msg *out) {
+    mpi_transport *m = (mpi_transport *)t;
+    int idx = MPI_UNDEFINED, flag = 0;
+    MPI_Status st;
+    out->kind = LM_MSG_NONE;
+    int rc = MPI_Testany(t->n_workers, m->req, &idx, &flag, &st);
+    LM_CHECK(rc == MPI_SUCCESS, LM_EMPI, "MPI_Testany failed (code %d)", rc);
+    if (!flag || idx == MPI_UNDEFINED) return LM_OK;
+    int count = 0;
+    MPI_Get_count(&st, MPI_BYTE, &count);
+    out->worker = idx;
+    if (st.MPI_TAG == LM_TAG_REPORT) {
+        LM_CHECK(count == (int)sizeof(lm_report), LM_EMPI, "report of %d bytes from rank %d", count,
+                 idx + 1);
+        out->kind = LM_MSG_REPORT;
+        out->report = m->buf[idx].report;
+    } else if (st.MPI_TAG == LM_TAG_FINAL) {
+        LM_CHECK(count == (int)sizeof(lm_final), LM_EMPI, "final of %d bytes from rank %d", count,
+                 idx + 1);
+        out->kind = LM_MSG_FINAL;
+        out->final = m->buf[idx].final;
+    } else {
+        LM_FAIL(LM_EMPI, "unexpected message tag %d from rank %d", st.MPI_TAG, idx + 1);
+    }
+    return post(m, idx);
+}
+
+static int mpi_decide(lm_transport *t, int worker, lm_decision d) {
+    mpi_transport *m = (mpi_transport *)t;
+    int32_t kind = (int32_t)d.kind;
+    int rc = MPI_Send(&kind, 1, MPI_INT32_T, worker + 1, LM_TAG_DECISION, m->comm);
+    LM_CHECK(rc == MPI_SUCCESS, LM_EMPI, "sending a decision to rank %d failed (code %d)",
+             worker + 1, rc);
+    return LM_OK;
+}
+
+static int mpi_shutdown(lm_transport *t) {
+    mpi_transport *m = (mpi_transport *)t;
+    lm_job_msg msg;
+    memset(&msg, 0, sizeof msg);
+    msg.kind = LM_JOBMSG_EXIT;
+    for (int w = 0; w < t->n_workers; w++) {
+        int rc = MPI_Send(&msg, (int)sizeof msg, MPI_BYTE, w + 1, LM_TAG_JOB, m->comm);
+        LM_CHECK(rc == MPI_SUCCESS, LM_EMPI, "sending exit to rank %d failed (code %d)", w + 1, rc);
+    }
+    for (int w = 0; w < t->n_workers; w++) {
+        if (m->req[w] == MPI_REQUEST_NULL) continue;
+        MPI_Cancel(&m->req[w]);
+        MPI_Request_free(&m->req[w]);
+    }
+    return LM_OK;
+}
+
+static void mpi_destroy(lm_transport *t) {
+    mpi_transport *m = (mpi_transport *)t;
+    free(m->req);
+    free(m->buf);
+    free(m);
+}
+
+static const lm_transport_ops mpi_ops = {mpi_start, mpi_poll, mpi_decide, mpi_shutdown,
+                                         mpi_destroy};
+
+int lm__transport_mpi_create(int n_hp, lm_transport **out) {
+    int size;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    LM_CHECK(size >= 2, LM_EINVAL, "the MPI transport needs at least 2 ranks");
+    LM_CHECK(n_hp <= LM_JOB_MSG_MAX_HP, LM_EINVAL, "%d hyperparameters; at most %d", n_hp,
+             LM_JOB_MSG_MAX_HP);
+    mpi_transport *m = calloc(1, sizeof *m);
+    LM_CHECK_ALLOC(m);
+    m->base.ops = &mpi_ops;
+    m->base.n_workers = size - 1;
+    m->comm = MPI_COMM_WORLD;
+    m->n_hp = n_hp;
+    m->req = malloc((size_t)(size - 1) * sizeof *m->req);
+    m->buf = malloc((size_t)(size - 1) * sizeof *m->buf);
+    if (!m->req || !m->buf) {
+        mpi_destroy(&m->base);
+        LM_FAIL(LM_ENOMEM, "out of memory");
+    }
+    for (int w = 0; w < size - 1; w++) {
+        int rc = post(m, w);
+        if (rc < 0) {
+            mpi_destroy(&m->base);
+            return rc;
+        }
+    }
+    *out = &m->base;
+    return LM_OK;
+}
+
+int lm__transport_rank(const lm_transport *t, int worker) {
+    return t->inline_work ? 0 : worker + 1;
+}

@@ -1,0 +1,28 @@
+/* Internal to the search module: the registered searchers' operation tables and the
+ * helpers they share for checking parameters and checkpoints. */
+#ifndef LAMARCK_SEARCH_SEARCHER_IMPL_H
+#define LAMARCK_SEARCH_SEARCHER_IMPL_H
+
+#include "lamarck/search.h"
+
+/* The most trials one table holds (trials.c enforces it; searchers check plans). */
+#define LM__TRIALS_MAX (1 << 24)
+
+extern const lm_searcher_ops lm__random_ops;
+extern const lm_searcher_ops lm__grid_ops;
+
+/* Writes "searcher/kind" (the searcher's name) and "searcher/n_hp". */
+int lm__searcher_save_header(const lm_searcher *s, int n_hp, lm_state_writer *w);
+
+/* Checks that the checkpoint's "searcher/kind" and "searcher/n_hp" match this searcher
+ * and its space; LM_ECKPT naming what differs. */
+int lm__searcher_check_header(const lm_searcher *s, int n_hp, lm_state_reader *r);
+
+/* Reads the i64 entry name and checks lo <= value <= hi (LM_ECKPT otherwise). */
+int lm__searcher_get_count(lm_state_reader *r, const char *name, int64_t lo, int64_t hi,
+                           int64_t *v);
+
+/* Checks that a table's points have the space's n_hp entries (LM_EINVAL). */
+int lm__searcher_check_table(const lm_searcher *s, const lm_trials *t, int n_hp);
+
+#endif
