@@ -90,7 +90,9 @@ int lm_trainer_create(const lm_train_params *p, const lm_dataset *train, const l
 void lm_trainer_destroy(lm_trainer **t);
 
 /* Trains one epoch, then evaluates on the validation set. A non-finite loss sets
- * stats->diverged and returns LM_OK: divergence is a result, not an error. */
+ * stats->diverged and returns LM_OK: divergence is a result, not an error. The epoch
+ * stops at the first non-finite training loss; its losses are then NaN and its
+ * accuracies 0. val may be NULL: validation figures are then NaN. */
 int lm_trainer_epoch(lm_trainer *t, lm_epoch_stats *stats);
 
 /* Mean loss and accuracy of the current model on d (evaluation mode: no dropout). */
@@ -98,5 +100,11 @@ int lm_trainer_evaluate(lm_trainer *t, const lm_dataset *d, double *loss, double
 
 long lm_trainer_param_count(const lm_trainer *t);
 int lm_trainer_epochs_done(const lm_trainer *t);
+
+/* The model's flat parameter buffer (borrowed, owned by the trainer; *n set to its
+ * length, lm_trainer_param_count): every layer's weights then biases, in layer order.
+ * Writing it replaces the model's weights, so a snapshot is saved or restored with
+ * one copy. */
+float *lm_trainer_params(lm_trainer *t, long *n);
 
 #endif

@@ -29,4 +29,6 @@ grep -q "best: trial" log.txt || fail "no summary"
 [ -f run/config.yaml ] && [ -f run/run.txt ] || fail "run directory records"
 "$LAMARCK" report "$r" > report.txt || fail "report failed"
 grep -q "done: 9" report.txt || { cat report.txt; fail "report"; }
+"$PY" "$LAMARCK_SOURCE_DIR/analysis/plot_curves.py" "$r" -o curves.png > /dev/null || fail "plot script"
+[ -s curves.png ] || fail "no plot"
 pass "search_digits"
