@@ -17,7 +17,6 @@
 #include "lamarck/search.h"
 #include "search/searcher_impl.h"
 
-#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -83,10 +82,8 @@ static int reserve_trials(lm_trials *t, int want) {
     /* At least one element so hp pointers are never NULL, even with n_hp == 0. */
     size_t hp_n = (size_t)cap * (size_t)t->n_hp;
     double *hp = realloc(t->hp_store, (hp_n ? hp_n : 1) * sizeof *hp);
-    if (!hp) {
-        repoint(t);
-        LM_FAIL(LM_ENOMEM, "out of memory growing the trial table to %d trials", cap);
-    }
+    /* v grew but cap did not: the table is still consistent at its old capacity. */
+    LM_CHECK(hp != NULL, LM_ENOMEM, "out of memory growing the trial table to %d trials", cap);
     t->hp_store = hp;
     t->cap = cap;
     repoint(t);
@@ -294,6 +291,7 @@ static int entry_name(char *buf, const char *prefix, const char *name) {
 
 /* Gathers field c of n structs of size stride at base into the flat array col. */
 static void gather(const column *c, const void *base, size_t stride, size_t n, void *col) {
+    if (n == 0) return; /* base may be NULL for an empty table */
     const char *p = (const char *)base + c->off;
     for (size_t i = 0; i < n; i++, p += stride) {
         if (c->t == LM_DT_I32) ((int32_t *)col)[i] = *(const int *)(const void *)p;
@@ -303,6 +301,7 @@ static void gather(const column *c, const void *base, size_t stride, size_t n, v
 }
 
 static void scatter(const column *c, void *base, size_t stride, size_t n, const void *col) {
+    if (n == 0) return; /* base may be NULL for an empty table */
     char *p = (char *)base + c->off;
     for (size_t i = 0; i < n; i++, p += stride) {
         if (c->t == LM_DT_I32) *(int *)(void *)p = ((const int32_t *)col)[i];
@@ -407,8 +406,10 @@ int lm_trials_save(const lm_trials *t, lm_state_writer *w, const char *prefix) {
     LM_CALL_GOTO(rc, put_cols(w, prefix, curve_cols, N_CURVE_COLS, t->curves, sizeof *t->curves,
                               t->n_curves, scratch), out);
     LM_CALL_GOTO(rc, entry_name(name, prefix, "hp"), out);
+    /* An empty table has no store yet; writers get a valid pointer all the same. */
+    double none = 0;
     LM_CALL_GOTO(rc, lm_state_put(w, name, LM_DT_F64, (size_t)t->n * (size_t)t->n_hp,
-                                  t->hp_store), out);
+                                  t->hp_store ? t->hp_store : &none), out);
 out:
     free(scratch);
     return rc;
@@ -498,8 +499,9 @@ static int load_into(lm_trials *t, lm_state_reader *r, const char *prefix, void 
     LM_CALL(load_reasons(t, r, prefix, *scratch));
     LM_CALL(get_cols(r, prefix, curve_cols, N_CURVE_COLS, t->curves, sizeof *t->curves,
                      t->n_curves, "one per curve row", *scratch));
+    double none;
     LM_CALL(get_exact(r, prefix, "hp", LM_DT_F64, (size_t)n * (size_t)t->n_hp,
-                      "trials x hyperparameters", t->hp_store));
+                      "trials x hyperparameters", t->hp_store ? t->hp_store : &none));
     LM_CALL(validate(t, prefix));
     return LM_OK;
 }

@@ -260,9 +260,12 @@ static void test_protocol_errors(void **state) {
 
     assert_int_equal(lm_trials_add(&t, NULL, 2, &a), LM_EINVAL);
     assert_int_equal(lm_trials_add(&t, &x, -1, &a), LM_EINVAL);
-    assert_int_equal(lm_trials_init(&t, LM_HP_MAX + 1), LM_EINVAL);
     lm_error_clear();
     lm_trials_fini(&t);
+    lm_trials bad;
+    assert_int_equal(lm_trials_init(&bad, LM_HP_MAX + 1), LM_EINVAL);
+    assert_int_equal(lm_trials_init(&bad, -1), LM_EINVAL);
+    lm_error_clear();
 }
 
 /* A table with every kind of trial and a few curve rows. */
