@@ -1,12 +1,13 @@
 /* Hyperparameter spaces: building them (float, int, categorical, conditions),
- * sampling from the prior, repair, the unit-cube encoding and formatting.
- * Grid enumeration is in grid.c. */
-#include "space_internal.h"
+ * sampling from the prior, repair, the unit-cube encoding, grid enumeration and
+ * formatting. */
+#include "lamarck/space.h"
 
 #include "lamarck/error.h"
 #include "lamarck/strutil.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,17 @@
 /* Integers are stored in doubles: keep them exactly representable. */
 #define INT_BOUND 9007199254740992.0 /* 2^53 */
 #define LABEL_MAX 256                /* bytes of one categorical label, NUL included */
+#define GRID_MAX 10000               /* most grid points of one hyperparameter */
+
+struct lm_space {
+    int n;
+    lm_hp hp[LM_HP_MAX];
+    double *grid[LM_HP_MAX]; /* grid values of each hyperparameter, increasing */
+    int n_grid[LM_HP_MAX];
+};
+
+static int grid_values(lm_space *sp, int i);
+static int when_match(const lm_hp *h, double v);
 
 /* ---- creation ---- */
 
@@ -86,7 +98,7 @@ static lm_hp *new_hp(lm_space *sp, const char *name, lm_hp_kind kind) {
 }
 
 static int commit(lm_space *sp) {
-    int rc = lm__space_grid_values(sp, sp->n);
+    int rc = grid_values(sp, sp->n);
     if (rc < 0) return lm_error_trace(__FILE__, __LINE__, __func__, rc);
     sp->n++;
     return LM_OK;
@@ -172,11 +184,11 @@ int lm_space_set_grid_points(lm_space *sp, const char *name, int points) {
              "space: '%s': a categorical uses all its choices on a grid; grid points apply to "
              "float and int",
              name);
-    LM_CHECK(points >= 1 && points <= LM__HP_GRID_MAX, LM_EINVAL,
-             "space: '%s': grid points must be in [1, %d], got %d", name, LM__HP_GRID_MAX, points);
+    LM_CHECK(points >= 1 && points <= GRID_MAX, LM_EINVAL,
+             "space: '%s': grid points must be in [1, %d], got %d", name, GRID_MAX, points);
     int old = h->grid_points;
     h->grid_points = points;
-    int rc = lm__space_grid_values(sp, i);
+    int rc = grid_values(sp, i);
     if (rc < 0) {
         h->grid_points = old;
         return lm_error_trace(__FILE__, __LINE__, __func__, rc);
@@ -240,7 +252,9 @@ int lm_space_set_condition(lm_space *sp, const char *child, const char *parent, 
 
 /* ---- points ---- */
 
-int lm__space_when_match(const lm_hp *h, double v) {
+/* Whether value v of a parent satisfies h's condition (v is rounded: the parents
+ * that conditions accept, int and categorical, take whole values). */
+static int when_match(const lm_hp *h, double v) {
     double r = floor(v + 0.5);
     for (int k = 0; k < h->n_when; k++)
         if (h->when[k] == r) return 1;
@@ -254,7 +268,7 @@ int lm_space_active(const lm_space *sp, const double *x, int i) {
         const lm_hp *h = &sp->hp[i];
         if (h->parent < 0) return 1;
         double v = x[h->parent];
-        if (isnan(v) || !lm__space_when_match(h, v)) return 0;
+        if (isnan(v) || !when_match(h, v)) return 0;
         i = h->parent;
     }
 }
@@ -384,6 +398,136 @@ void lm_space_from_unit(const lm_space *sp, const double *u, double *x) {
         }
         x[i] = clip(v, h->low, h->high);
     }
+}
+
+/* ---- grid ----
+ *
+ * Each hyperparameter has a list of grid values (grid_values below). A grid
+ * point takes one of them for every active hyperparameter and NAN for every
+ * inactive one, so a conditional child multiplies only the points of the parent
+ * branches where it is active. Points are ranked lexicographically in the order
+ * hyperparameters were added, the last one fastest.
+ *
+ * Because every hyperparameter has at most one parent, added before it, the space
+ * is a forest. With sub[t] the number of points of the subtree under t given t is
+ * active,
+ *     sub[t] = sum over grid values v of t of prod over children c of t of
+ *              (v satisfies c's condition ? sub[c] : 1),
+ * the whole count is the product of sub[] over the roots, and the number of ways
+ * to complete a prefix x[0..i] is the product of sub[t] over the active "top"
+ * nodes t > i (roots, or children of a fixed entry <= i). Decoding point k walks
+ * the entries in order and subtracts completion counts, as for any mixed radix.
+ * Counts saturate at LONG_MAX instead of overflowing. */
+
+static long sat_add(long a, long b) { return a > LONG_MAX - b ? LONG_MAX : a + b; }
+
+static long sat_mul(long a, long b) {
+    if (a == 0 || b == 0) return 0;
+    return a > LONG_MAX / b ? LONG_MAX : a * b;
+}
+
+/* Float: grid_points values evenly spaced from low to high (log-spaced when log),
+ * the middle of the range (geometric when log) for one point, a single value when
+ * low == high. Int: every integer when the range holds at most grid_points of them,
+ * else grid_points values spaced as for a float and rounded, duplicates (possible on
+ * a log scale) dropped. Categorical: every choice index. */
+static int grid_values(lm_space *sp, int i) {
+    const lm_hp *h = &sp->hp[i];
+    int g = h->grid_points, n;
+    double range = h->high - h->low;
+    if (h->kind == LM_HP_CATEGORICAL)
+        n = h->n_choices;
+    else if (h->kind == LM_HP_INT && range + 1 <= g)
+        n = (int)range + 1;
+    else
+        n = range == 0 ? 1 : g;
+    double *v = malloc((size_t)n * sizeof *v);
+    LM_CHECK_ALLOC(v);
+    int m = 0;
+    for (int j = 0; j < n; j++) {
+        double x;
+        if (h->kind == LM_HP_CATEGORICAL || (h->kind == LM_HP_INT && range + 1 <= g)) {
+            x = h->low + j;
+        } else {
+            double t = n == 1 ? 0.5 : (double)j / (n - 1);
+            x = h->log ? exp(log(h->low) + t * (log(h->high) - log(h->low)))
+                       : h->low + t * range;
+            /* Pin the ends so that rounding in exp/log never leaves the range. */
+            if (n > 1 && j == 0) x = h->low;
+            if (n > 1 && j == n - 1) x = h->high;
+            if (h->kind == LM_HP_INT) x = floor(x + 0.5);
+            x = x < h->low ? h->low : x > h->high ? h->high : x;
+        }
+        if (m == 0 || x != v[m - 1]) v[m++] = x;
+    }
+    free(sp->grid[i]);
+    sp->grid[i] = v;
+    sp->n_grid[i] = m;
+    return LM_OK;
+}
+
+/* sub[t] for every t, from the last hyperparameter back (children come after
+ * their parents). */
+static void subtree_counts(const lm_space *sp, long *sub) {
+    for (int t = sp->n - 1; t >= 0; t--) {
+        long total = 0;
+        for (int j = 0; j < sp->n_grid[t]; j++) {
+            long prod = 1;
+            for (int c = t + 1; c < sp->n; c++)
+                if (sp->hp[c].parent == t && when_match(&sp->hp[c], sp->grid[t][j]))
+                    prod = sat_mul(prod, sub[c]);
+            total = sat_add(total, prod);
+        }
+        sub[t] = total;
+    }
+}
+
+long lm_space_grid_count(const lm_space *sp) {
+    long sub[LM_HP_MAX];
+    subtree_counts(sp, sub);
+    long total = 1;
+    for (int t = 0; t < sp->n; t++)
+        if (sp->hp[t].parent < 0) total = sat_mul(total, sub[t]);
+    return total;
+}
+
+int lm_space_grid_point(const lm_space *sp, long k, double *x) {
+    long sub[LM_HP_MAX];
+    subtree_counts(sp, sub);
+    long total = 1;
+    for (int t = 0; t < sp->n; t++)
+        if (sp->hp[t].parent < 0) total = sat_mul(total, sub[t]);
+    LM_CHECK(k >= 0 && k < total, LM_EINVAL, "space: grid point %ld out of range [0, %ld)", k,
+             total);
+    for (int i = 0; i < sp->n; i++) {
+        if (!lm_space_active(sp, x, i)) {
+            x[i] = NAN;
+            continue;
+        }
+        /* Completions that do not depend on x[i]: later roots, and children of
+         * earlier entries that the prefix made active. */
+        long rest = 1;
+        for (int t = i + 1; t < sp->n; t++) {
+            int p = sp->hp[t].parent;
+            if (p < 0 || (p < i && lm_space_active(sp, x, t))) rest = sat_mul(rest, sub[t]);
+        }
+        int found = 0;
+        for (int j = 0; j < sp->n_grid[i] && !found; j++) {
+            double v = sp->grid[i][j];
+            long c = rest;
+            for (int t = i + 1; t < sp->n; t++)
+                if (sp->hp[t].parent == i && when_match(&sp->hp[t], v))
+                    c = sat_mul(c, sub[t]);
+            if (k < c) {
+                x[i] = v;
+                found = 1;
+            } else {
+                k -= c;
+            }
+        }
+        LM_CHECK(found, LM_EINTERNAL, "space: grid decoding ran past '%s'", sp->hp[i].name);
+    }
+    return LM_OK;
 }
 
 /* ---- formatting ---- */
