@@ -2,7 +2,7 @@
  * trainer that workers drive epoch by epoch.
  *
  * A network's parameters, gradients and optimizer state each live in one flat float
- * buffer (lm_trainer_params / lm_net_params), so a snapshot is one MPI message and one
+ * buffer (lm_trainer_params), so a snapshot is one MPI message and one
  * HDF5 dataset. Matrix products go through the kernel interface in src/nn/kernel.h,
  * implemented with oneDNN; nothing outside src/nn sees oneDNN types.
  *

@@ -264,11 +264,12 @@ int lm__matmul(lm__kernels *k, float *C, const float *A, const float *B, const f
     mm_entry *e;
     LM_CALL(get_entry(k, &e, M, N, K, flags));
     /* oneDNN takes non-const handles; it only reads A, B and bias. */
-    dnnl_memory_set_data_handle(e->src, (void *)(uintptr_t)A);
-    dnnl_memory_set_data_handle(e->wei, (void *)(uintptr_t)B);
-    dnnl_memory_set_data_handle(e->dst, C);
-    if (e->bias) dnnl_memory_set_data_handle(e->bias, (void *)(uintptr_t)bias);
-    if (e->scratch) dnnl_memory_set_data_handle(e->scratch, k->scratch);
+    int bad = dnnl_memory_set_data_handle(e->src, (void *)(uintptr_t)A) != dnnl_success;
+    bad |= dnnl_memory_set_data_handle(e->wei, (void *)(uintptr_t)B) != dnnl_success;
+    bad |= dnnl_memory_set_data_handle(e->dst, C) != dnnl_success;
+    if (e->bias) bad |= dnnl_memory_set_data_handle(e->bias, (void *)(uintptr_t)bias) != dnnl_success;
+    if (e->scratch) bad |= dnnl_memory_set_data_handle(e->scratch, k->scratch) != dnnl_success;
+    LM_CHECK(!bad, LM_EDNNL, "oneDNN: attaching buffers to a matmul (M=%d N=%d K=%d) failed", M, N, K);
     DNNL_CALL(dnnl_primitive_execute(e->prim, stream, e->nargs, e->args), "executing a matmul");
     return LM_OK;
 }

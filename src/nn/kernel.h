@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ---- matrix products (oneDNN) ---- */
 
@@ -66,6 +67,22 @@ int lm__kernels_cached(const lm__kernels *k);
 const char *lm__kernels_isa(void);
 
 /* ---- element-wise loops ---- */
+
+/* The loops below are written over 16-float vectors (GCC vector extensions) and
+ * compiled once per instruction set, chosen at load time: one AVX-512 instruction per
+ * vector where the CPU has it, two AVX2 or four SSE2 ones elsewhere. The build's
+ * flags target baseline x86-64, where a plain loop would run one float at a time. */
+typedef float lm__v16f __attribute__((vector_size(64)));
+typedef int32_t lm__v16i __attribute__((vector_size(64)));
+/* Unaligned loads and stores (macros: a function returning a vector would change the
+ * ABI between the clones). */
+#define LM__VLOAD(v, p) memcpy(&(v), (p), sizeof(lm__v16f))
+#define LM__VSTORE(p, v) memcpy((p), &(v), sizeof(lm__v16f))
+#if defined(__x86_64__) && defined(__GNUC__)
+#define LM__CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define LM__CLONES
+#endif
 
 /* y = max(0, x), n elements (may be in place). */
 void lm__relu_forward(float *y, const float *x, int64_t n);

@@ -17,10 +17,8 @@ static const lm__tensor *input(const lm__net *net, const lm__layer *l, int j) {
 static int dense_setup(lm__layer *l, const lm__net *net) {
     LM_CHECK(l->n_in == 1, LM_EINVAL, "dense layer takes 1 input, got %d", l->n_in);
     LM_CHECK(l->cfg.units >= 1, LM_EINVAL, "dense layer needs units >= 1, got %d", l->cfg.units);
+    /* Tensor sizes are at most INT32_MAX (lm__net_add), so this product fits. */
     int64_t in = input(net, l, 0)->size;
-    /* The matmul sizes are ints. */
-    LM_CHECK(in <= INT32_MAX / 2 && in * l->cfg.units <= ((int64_t)1 << 40), LM_EINVAL,
-             "dense layer of %lld x %d weights is too large", (long long)in, l->cfg.units);
     l->out.shape = (lm__shape){l->cfg.units, 1, 1};
     l->n_w = in * l->cfg.units;
     l->n_b = l->cfg.units;

@@ -11,6 +11,7 @@
 
 /* Activations start on 64-byte boundaries (one AVX-512 vector, one cache line). */
 #define ALIGN_FLOATS 16
+#define MAX_FLOATS ((int64_t)1 << 31)
 
 int lm__net_create(lm__shape in, lm__net **out) {
     *out = NULL;
@@ -125,8 +126,12 @@ int lm__net_finish(lm__net *net, int max_batch, int input_grad, uint64_t seed, u
         act += 2 * round_up((int64_t)max_batch * l->out.size);
     }
     if (input_grad) act += round_up((int64_t)max_batch * net->tensors[0].size);
-    LM_CHECK(act <= ((int64_t)1 << 34), LM_EINVAL,
-             "activations of %lld floats for batch %d do not fit in memory", (long long)act, max_batch);
+    /* 8 GiB each: beyond that a configuration is a mistake, not a model to train. */
+    LM_CHECK(np <= MAX_FLOATS, LM_EINVAL, "a network of %lld parameters is too large (at most %lld)",
+             (long long)np, (long long)MAX_FLOATS);
+    LM_CHECK(act <= MAX_FLOATS, LM_EINVAL,
+             "activations of %lld floats for batch %d are too large (at most %lld)", (long long)act,
+             max_batch, (long long)MAX_FLOATS);
     net->n_params = np;
     net->params = alloc_floats(np);
     net->grads = alloc_floats(np);
