@@ -76,8 +76,9 @@ static int reader_read(reader *r, void *buf, size_t n) {
 static int reader_expect_end(reader *r) {
     unsigned char c;
     int got = gzread(r->gz, &c, 1);
-    LM_CHECK(got == 0, LM_EDATA, "%s: unexpected data after byte %llu, where the header says the file ends",
-             r->path, (unsigned long long)r->offset);
+    LM_CHECK(got == 0, LM_EDATA,
+             "%s: unexpected data after byte %llu, where the header says the file ends", r->path,
+             (unsigned long long)r->offset);
     return LM_OK;
 }
 

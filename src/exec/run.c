@@ -157,6 +157,7 @@ int lm_exec_run(const lm_run_options *o) {
     lm_run_data d;
     memset(&d, 0, sizeof d);
 
+    lm_error_clear();
     int rc = load_config(o, &c);
     if (rc < 0) return rc;
 

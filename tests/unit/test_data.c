@@ -107,7 +107,8 @@ static void make_idx(uint32_t n, uint32_t h, uint32_t w, unsigned char **img, si
     put_be32(*img + 8, h);
     put_be32(*img + 12, w);
     for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < (size_t)h * w; j++) (*img)[16 + i * h * w + j] = (unsigned char)((i * 7 + j) % 256);
+        for (size_t j = 0; j < (size_t)h * w; j++)
+            (*img)[16 + i * h * w + j] = (unsigned char)((i * 7 + j) % 256);
     put_be32(*lab, 0x801);
     put_be32(*lab + 4, n);
     for (size_t i = 0; i < n; i++) (*lab)[8 + i] = (unsigned char)(i % 3);
