@@ -183,7 +183,7 @@ fail:
 int lm_data_import_idx(const char *images_path, const char *labels_path, lm_dataset *out) {
     memset(out, 0, sizeof *out);
     reader ri = {0}, rl = {0};
-    uint32_t di[3], dl[1];
+    uint32_t di[3] = {0}, dl[1] = {0};
     int32_t *y = NULL;
     float *X = NULL;
     int n_classes = 0, rc;

@@ -23,7 +23,7 @@ typedef struct controller {
     int n_running;
     int search_done;
     long planned_trials;
-    double t0, next_progress, last_write;
+    double t0, cpu0, next_progress, last_write;
     int dirty;
     long epochs_done;
     const char *results_path;
@@ -71,7 +71,7 @@ static void progress(controller *c) {
 
 static int write_results(controller *c, int complete) {
     c->info->wall_seconds = now(c);
-    c->info->rank0_cpu_seconds = lm_time_cpu();
+    c->info->rank0_cpu_seconds = lm_time_cpu() - c->cpu0;
     c->info->complete = complete;
     LM_CALL(lm_io_results_write(c->results_path, c->info, &c->trials));
     c->last_write = now(c);
@@ -145,7 +145,7 @@ static int on_final(controller *c, const lm_msg *m) {
     if (t->status == LM_TRIAL_FAILED)
         lm_log_info("trial %d failed after %d epochs: %s | %s", t->id, t->epochs, t->reason, hp);
     else
-        lm_log_info("trial %d %s after %d epochs: val_accuracy %.4f (best %.4f) | %s", t->id,
+        lm_log_info("trial %d %s after %d epochs: val_accuracy %.4f (its peak %.4f) | %s", t->id,
                     lm_trial_status_name(t->status), t->epochs, t->final_val_accuracy,
                     t->best_val_accuracy, hp);
     c->dirty = 1;
@@ -186,7 +186,7 @@ static void summary(controller *c) {
     int best = lm_trials_best(&c->trials);
     char el[32];
     format_duration(now(c), el, sizeof el);
-    double cpu = lm_time_cpu(), wall = now(c);
+    double cpu = lm_time_cpu() - c->cpu0, wall = now(c);
     lm_log_info("finished %d trials (%d done, %d stopped, %d failed) in %s; rank 0 CPU %.1f s of "
                 "%.1f s wall (%.1f%%)",
                 c->trials.n, lm_trials_count(&c->trials, LM_TRIAL_DONE),
@@ -214,6 +214,7 @@ int lm__controller_run(const lm_config *cfg, lm_transport *t, const char *result
     c.results_path = results_path;
     c.info = info;
     c.t0 = lm_time_now();
+    c.cpu0 = lm_time_cpu();
     c.planned_trials = planned_trials(cfg);
     lm_search_params sp = {cfg->space, cfg->seed, cfg->trials, cfg->train.epochs};
     int rc = LM_OK;
@@ -229,6 +230,7 @@ int lm__controller_run(const lm_config *cfg, lm_transport *t, const char *result
                 c.planned_trials, cfg->train.epochs, t->n_workers, t->n_workers == 1 ? "" : "s");
     c.next_progress = cfg->progress_interval;
     LM_CALL_GOTO(rc, loop(&c), out);
+    progress(&c);
     summary(&c);
     LM_CALL_GOTO(rc, write_results(&c, 1), out);
 out:

@@ -125,9 +125,7 @@ static int load_config(const lm_run_options *o, lm_config **cfg) {
 static int check_dataset(const lm_config *c) {
     char path[4096];
     LM_CALL(lm_config_dataset_path(c, path, sizeof path));
-    if (access(path, R_OK) != 0)
-        LM_FAIL(LM_ENOENT, "dataset file %s not found; create it with: lamarck data import %s --dir %s",
-                path, c->dataset, c->data_dir);
+    if (access(path, R_OK) != 0) return lm__dataset_missing(c, path);
     return LM_OK;
 }
 

@@ -9,6 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+int lm__dataset_missing(const lm_config *c, const char *path) {
+    if (!strcmp(c->dataset, "fashion-mnist") || !strcmp(c->dataset, "digits"))
+        LM_FAIL(LM_ENOENT, "dataset file %s not found; create it with: lamarck data import %s --dir %s",
+                path, c->dataset, c->data_dir);
+    LM_FAIL(LM_ENOENT,
+            "dataset file %s not found; data.dataset is a path ending in .h5 or the name of a "
+            "file in data.dir (%s) made by `lamarck data import NAME` (NAME: fashion-mnist, digits)",
+            path, c->data_dir);
+}
+
 int lm__run_data_load(const lm_config *c, lm_run_data *d) {
     memset(d, 0, sizeof *d);
     char path[4096];
@@ -17,9 +27,7 @@ int lm__run_data_load(const lm_config *c, lm_run_data *d) {
     int rc = lm_io_dataset_read(path, &all, &d->test);
     if (rc == LM_ENOENT) {
         lm_error_clear();
-        LM_FAIL(LM_ENOENT,
-                "dataset file %s not found; create it with: lamarck data import %s --dir %s",
-                path, c->dataset, c->data_dir);
+        return lm__dataset_missing(c, path);
     }
     LM_CALL(rc);
     rc = lm_data_split_stratified(&all, c->validation_fraction, c->seed, &d->train, &d->val);

@@ -17,6 +17,8 @@ typedef struct lm_run_data {
  * the run's seed) and keeps the first train_subset training samples when set. */
 int lm__run_data_load(const lm_config *c, lm_run_data *d);
 void lm__run_data_free(lm_run_data *d);
+/* Records the message for a dataset file that is not there (with how to make it). */
+int lm__dataset_missing(const lm_config *c, const char *path);
 
 typedef struct lm_runner {
     const lm_config *config;

@@ -13,7 +13,6 @@ expect() {
 
 digits_config > ok.yaml
 echo "search: {algorithm: random, trials: 1}" >> ok.yaml
-expect 0 "" true
 "$LAMARCK" validate ok.yaml > out.txt || fail "valid config rejected: $(cat out.txt)"
 
 # malformed YAML: libyaml's error with line and column
@@ -32,8 +31,11 @@ expect 2 "range\.yaml:3:[0-9]+.*lr" "$LAMARCK" validate range.yaml
 expect 2 "range\.yaml:3:[0-9]+.*lr" run_mpi 2 run range.yaml
 
 # missing dataset file: names the path and the import command, data error (3)
-sed 's/dataset: digits/dataset: no-such-set/' ok.yaml > nodata.yaml
-expect 3 "no-such-set\.h5.*lamarck data import no-such-set" run_mpi 2 run nodata.yaml
+sed "s|dataset: digits|dataset: $work/no-such-set.h5|" ok.yaml > nodata.yaml
+expect 3 "no-such-set\.h5 not found; data\.dataset is a path" run_mpi 2 run nodata.yaml
+mkdir -p empty
+LAMARCK_DATA=$work/empty expect 3 "empty/digits\.h5 not found; create it with: lamarck data import digits" \
+  run_mpi 2 run ok.yaml
 
 # an existing run is not overwritten unless asked
 run_mpi 2 run ok.yaml 2> /dev/null || fail "ok.yaml run"

@@ -4,7 +4,9 @@ source "$(dirname "$0")/lib/common.bash"
 { digits_config; cat <<YAML
 search: {algorithm: grid}
 space:
-  lr: {type: categorical, values: [0.05, 90]}
+  lr: {type: categorical, values: [0.05, 100]}   # 100 with momentum 0.99 and 3 layers overflows
+  momentum: {type: categorical, values: [0.99]}
+  depth: {type: categorical, values: [3]}
 YAML
 } > exp.yaml
 run_mpi 3 run exp.yaml 2> log.txt || { cat log.txt; fail "run exited non-zero"; }
