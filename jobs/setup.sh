@@ -16,16 +16,16 @@ packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-op
 
 say() { printf '[setup] %s\n' "$*"; }
 
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
   say "installing Debian packages: ${missing[*]}"
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || { echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
-    sudo="sudo"
+  if [ -n "$sudo" ] && ! command -v sudo >/dev/null; then
+    echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1
   fi
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
@@ -39,7 +39,9 @@ if [ ! -f "$digits_csv" ]; then
   if [ ! -f "$digits_csv" ]; then
     say "extracting digits.csv.gz from the python3-sklearn package"
     mkdir -p .deps/deb && rm -rf .deps/sklearn
-    (cd .deps/deb && rm -f python3-sklearn_*.deb && apt-get download python3-sklearn >/dev/null)
+    (cd .deps/deb && rm -f python3-sklearn_*.deb &&
+     { apt-get download python3-sklearn >/dev/null 2>&1 ||
+       { ${sudo:-} apt-get update -q >/dev/null && apt-get download python3-sklearn >/dev/null; }; })
     dpkg-deb -x .deps/deb/python3-sklearn_*.deb .deps/sklearn
   fi
 fi

@@ -24,6 +24,10 @@ r=run/results.h5
 [ "$(h5 $r 'set(f["trials/worker"][()].tolist()) <= {1,2,3}')" = True ] || fail "workers"
 [ "$(h5 $r 'f.attrs["complete"]')" = 1 ] || fail "not marked complete"
 [ "$(h5 $r '"search: {algorithm: random" in f["config"][()].decode()')" = True ] || fail "/config text"
+# rank 0 sleeps between polls: a small share of the wall time, not a spinning core
+frac=$(h5 $r 'f.attrs["rank0_cpu_seconds"] / f.attrs["wall_seconds"]')
+echo "rank 0 CPU / wall: $frac"
+[ "$(h5 $r 'f.attrs["rank0_cpu_seconds"] < 0.3 * f.attrs["wall_seconds"]')" = True ] || fail "rank 0 busy: $frac"
 grep -q "progress: trials" log.txt || fail "no progress line"
 grep -q "best: trial" log.txt || fail "no summary"
 [ -f run/config.yaml ] && [ -f run/run.txt ] || fail "run directory records"
