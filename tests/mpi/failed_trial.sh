@@ -14,5 +14,5 @@ r=run/results.h5
 [ "$(h5 $r 'col("trials/status").tolist()')" = "['done', 'failed']" ] || fail "statuses $(h5 $r 'col("trials/status").tolist()')"
 h5 $r 'col("trials/reason")[1]' | grep -q "diverged" || fail "reason: $(h5 $r 'col("trials/reason")[1]')"
 grep -q "trial 1 failed" log.txt || fail "failure not logged"
-[ "$(h5 $r 'f["trials/best_val_accuracy"][0] > 0.8')" = True ] || fail "healthy trial"
+[ "$(h5 $r 'f["trials/best_val_accuracy"][0] > 0.5')" = True ] || fail "healthy trial"
 pass "failed_trial"
