@@ -24,7 +24,9 @@ typedef enum {
     LM_TRIAL_DONE,      /* trained every epoch it was given */
     LM_TRIAL_STOPPED,   /* stopped early by a decision */
     LM_TRIAL_FAILED,    /* diverged or could not train; reason says why */
+    LM_TRIAL_PAUSED,    /* stopped for now with its weights kept; may be resumed */
 } lm_trial_status;
+#define LM_TRIAL_N_STATUS (LM_TRIAL_PAUSED + 1)
 
 const char *lm_trial_status_name(lm_trial_status s);
 
@@ -99,9 +101,12 @@ int lm_trials_load(lm_trials *t, lm_state_reader *r, const char *prefix);
 /* ---- searcher interface ---- */
 
 typedef enum {
-    LM_JOB_NEW,      /* start trial_id for epochs epochs */
+    LM_JOB_NEW,      /* start trial_id from scratch and train it to `epochs` epochs */
     LM_JOB_WAIT,     /* nothing to start now; ask again after the next report */
     LM_JOB_DONE,     /* the search is over once running trials end */
+    LM_JOB_RESUME,   /* continue paused trial_id from its last epoch to `epochs` in total,
+                        from its kept weights and optimizer state (the controller knows
+                        which worker holds them) */
 } lm_job_kind;
 
 typedef struct lm_job {
@@ -110,24 +115,64 @@ typedef struct lm_job {
     int epochs;
 } lm_job;
 
-typedef enum { LM_DECIDE_CONTINUE, LM_DECIDE_STOP } lm_decision_kind;
+/* The answer to a report. At a job's last epoch CONTINUE means the trial is done;
+ * PAUSE (at any epoch) ends the job but keeps the trial's weights and optimizer state
+ * so that a later LM_JOB_RESUME continues it exactly where it stopped. */
+typedef enum { LM_DECIDE_CONTINUE, LM_DECIDE_STOP, LM_DECIDE_PAUSE } lm_decision_kind;
 
 typedef struct lm_decision {
     lm_decision_kind kind;
 } lm_decision;
+
+/* ---- options: an algorithm's own settings ----
+ * Each searcher and stopper declares its settings as a table of specs; the config
+ * validates the YAML keys of its section against that table (so a new algorithm needs
+ * no change in config/), and the implementation reads values with lm_options_get. */
+
+typedef enum { LM_OPT_INT, LM_OPT_REAL, LM_OPT_BOOL, LM_OPT_ENUM } lm_opt_kind;
+
+typedef struct lm_option_spec {
+    const char *name;
+    lm_opt_kind kind;
+    double def;                 /* default (ENUM: label index; BOOL: 0 or 1) */
+    double lo, hi;              /* INT and REAL: inclusive bounds */
+    const char *const *labels;  /* ENUM: NULL-terminated labels */
+    const char *help;           /* one line, shown in error messages */
+} lm_option_spec;
+
+#define LM_OPTIONS_MAX 32
+#define LM_OPTION_NAME_MAX 64
+
+/* Values set by the user (others take their spec's default). */
+typedef struct lm_options {
+    int n;
+    char name[LM_OPTIONS_MAX][LM_OPTION_NAME_MAX];
+    double value[LM_OPTIONS_MAX];   /* ENUM: label index; BOOL: 0 or 1 */
+} lm_options;
+
+/* Validates and stores name = (num or label) against specs (terminated by a spec with
+ * a NULL name). LM_EINVAL for an unknown name (message lists the known ones and the
+ * closest), LM_ERANGE for a value out of range or an unknown label. For ENUM and BOOL
+ * pass label ("true"/"false" for BOOL); for INT and REAL pass num. */
+int lm_options_set(lm_options *o, const lm_option_spec *specs, const char *name, double num,
+                   const char *label);
+/* The value of name: set by the user or the spec's default. name must be in specs. */
+double lm_options_get(const lm_options *o, const lm_option_spec *specs, const char *name);
 
 /* What the searcher is given at creation; owned by the caller, outlives the searcher. */
 typedef struct lm_search_params {
     const lm_space *space;
     uint64_t seed;
     int max_trials;          /* random: trials to run; grid: cap (0 = whole grid) */
-    int epochs;              /* epochs per trial */
+    int epochs;              /* epochs per trial (the maximum resource, R, for multi-fidelity) */
+    lm_options options;      /* the algorithm's own settings (its ops->options) */
 } lm_search_params;
 
 typedef struct lm_searcher lm_searcher;
 
 typedef struct lm_searcher_ops {
     const char *name;
+    const lm_option_spec *options;   /* its settings; NULL when it has none */
     int (*create)(const lm_search_params *p, lm_searcher **out);
     int (*next_job)(lm_searcher *s, lm_trials *t, lm_job *out);
     lm_decision (*on_report)(lm_searcher *s, lm_trials *t, const lm_report *r);
@@ -147,6 +192,9 @@ struct lm_searcher {
 int lm_searcher_create(const char *name, const lm_search_params *p, lm_searcher **out);
 void lm_searcher_destroy(lm_searcher **s);
 const char *const *lm_searcher_names(int *n);
+/* The option specs of the searcher called name (terminated by a NULL name; an empty
+ * table when it has none), or NULL when there is no such searcher. */
+const lm_option_spec *lm_searcher_options(const char *name);
 
 static inline int lm_searcher_next_job(lm_searcher *s, lm_trials *t, lm_job *out) {
     return s->ops->next_job(s, t, out);
@@ -163,5 +211,30 @@ static inline int lm_searcher_save(const lm_searcher *s, lm_state_writer *w) {
 static inline int lm_searcher_load(lm_searcher *s, lm_state_reader *r) {
     return s->ops->load(s, r);
 }
+
+/* ---- stoppers: early-stopping rules that compose with any searcher ----
+ * The controller asks the searcher, then the stopper; a STOP from either stops. */
+
+typedef struct lm_stopper lm_stopper;
+
+typedef struct lm_stopper_ops {
+    const char *name;
+    const lm_option_spec *options;
+    int (*create)(const lm_options *o, lm_stopper **out);
+    lm_decision (*on_report)(lm_stopper *s, const lm_trials *t, const lm_report *r);
+    int (*save)(const lm_stopper *s, lm_state_writer *w);
+    int (*load)(lm_stopper *s, lm_state_reader *r);
+    void (*destroy)(lm_stopper *s);
+} lm_stopper_ops;
+
+struct lm_stopper {
+    const lm_stopper_ops *ops;
+};
+
+/* "none" creates no stopper (*out = NULL) and is always valid. */
+int lm_stopper_create(const char *name, const lm_options *o, lm_stopper **out);
+void lm_stopper_destroy(lm_stopper **s);
+const char *const *lm_stopper_names(int *n);
+const lm_option_spec *lm_stopper_options(const char *name);
 
 #endif

@@ -216,7 +216,8 @@ int lm__controller_run(const lm_config *cfg, lm_transport *t, const char *result
     c.t0 = lm_time_now();
     c.cpu0 = lm_time_cpu();
     c.planned_trials = planned_trials(cfg);
-    lm_search_params sp = {cfg->space, cfg->seed, cfg->trials, cfg->train.epochs};
+    lm_search_params sp = {.space = cfg->space, .seed = cfg->seed, .max_trials = cfg->trials,
+                           .epochs = cfg->train.epochs};
     int rc = LM_OK;
     LM_CALL(lm_trials_init(&c.trials, lm_space_size(cfg->space)));
     c.running = malloc((size_t)t->n_workers * sizeof *c.running);

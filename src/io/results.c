@@ -365,7 +365,7 @@ static int read_trial_cols(lm__h5 *f, hid_t g, lm_results *r) {
         LM_CHECK(r->worker[i] >= -1, LM_EDATA, "%s: /trials/worker[%d] is %d", f->path, i,
                  r->worker[i]);
         int known = 0;
-        for (int s = LM_TRIAL_PENDING; s <= LM_TRIAL_FAILED; s++)
+        for (int s = LM_TRIAL_PENDING; s < LM_TRIAL_N_STATUS; s++)
             known |= !strcmp(r->status[i], lm_trial_status_name((lm_trial_status)s));
         LM_CHECK(known, LM_EDATA, "%s: /trials/status[%d] is '%s', not a trial status", f->path,
                  i, r->status[i]);

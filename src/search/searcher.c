@@ -27,6 +27,14 @@ const char *const *lm_searcher_names(int *n) {
     return names;
 }
 
+static const lm_option_spec no_options[] = {{0}};
+
+const lm_option_spec *lm_searcher_options(const char *name) {
+    for (int i = 0; i < N_REGISTRY; i++)
+        if (!strcmp(registry[i]->name, name)) return registry[i]->options ? registry[i]->options : no_options;
+    return NULL;
+}
+
 static int unknown_name(const char *name) {
     char known[256];
     size_t at = 0;

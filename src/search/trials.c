@@ -36,6 +36,7 @@ const char *lm_trial_status_name(lm_trial_status s) {
     case LM_TRIAL_DONE: return "done";
     case LM_TRIAL_STOPPED: return "stopped";
     case LM_TRIAL_FAILED: return "failed";
+    case LM_TRIAL_PAUSED: return "paused";
     }
     return "unknown";
 }
@@ -179,7 +180,8 @@ int lm_trials_record(lm_trials *t, const lm_report *r, double now) {
              tr->epochs_target);
     if (!r->failed) LM_CALL(reserve_curves(t, t->n_curves + 1));
 
-    if (tr->status == LM_TRIAL_PENDING || tr->status == LM_TRIAL_DONE) {
+    if (tr->status == LM_TRIAL_PENDING || tr->status == LM_TRIAL_DONE ||
+        tr->status == LM_TRIAL_PAUSED) {
         tr->status = LM_TRIAL_RUNNING;
         if (isnan(tr->t_start)) tr->t_start = now - (isfinite(r->seconds) ? r->seconds : 0);
     }
@@ -450,9 +452,9 @@ static int validate(const lm_trials *t, const char *prefix) {
     for (int i = 0; i < t->n; i++) {
         const lm_trial *tr = &t->v[i];
         LM_CALL(entry_name(name, prefix, "status"));
-        LM_CHECK((int)tr->status >= LM_TRIAL_PENDING && (int)tr->status <= LM_TRIAL_FAILED,
+        LM_CHECK((int)tr->status >= LM_TRIAL_PENDING && (int)tr->status < LM_TRIAL_N_STATUS,
                  LM_ECKPT, "checkpoint entry '%s': trial %d has status %d, expected 0 to %d",
-                 name, i, (int)tr->status, (int)LM_TRIAL_FAILED);
+                 name, i, (int)tr->status, LM_TRIAL_N_STATUS - 1);
         LM_CALL(entry_name(name, prefix, "epochs"));
         LM_CHECK(tr->epochs >= 0 && tr->epochs_target >= 0 && tr->worker >= -1, LM_ECKPT,
                  "checkpoint entry '%s' (or worker, epochs_target): trial %d has epochs %d, "

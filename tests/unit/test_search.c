@@ -56,7 +56,7 @@ static int same_point(const double *a, const double *b, int n) {
 
 static lm_searcher *make(const char *name, const lm_space *sp, uint64_t seed, int max_trials,
                          int epochs) {
-    lm_search_params p = {sp, seed, max_trials, epochs};
+    lm_search_params p = {.space = sp, .seed = seed, .max_trials = max_trials, .epochs = epochs};
     lm_searcher *s = NULL;
     int rc = lm_searcher_create(name, &p, &s);
     if (rc != LM_OK) fail_msg("lm_searcher_create(%s): %s", name, lm_error_message());
@@ -99,7 +99,7 @@ static void test_registry(void **state) {
     }
     lm_searcher_destroy(NULL);
 
-    lm_search_params p = {sp, 1, 4, 2};
+    lm_search_params p = {.space = sp, .seed = 1, .max_trials = 4, .epochs = 2};
     lm_searcher *s = NULL;
     lm_error_clear();
     assert_int_equal(lm_searcher_create("radnom", &p, &s), LM_ECONFIG);
