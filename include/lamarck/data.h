@@ -13,14 +13,21 @@
 #define LM_DATA_NAME_MAX 64
 #define LM_DATA_CLASSES_MAX 1024
 
+typedef enum { LM_FEAT_NUMERIC = 0, LM_FEAT_CATEGORICAL = 1 } lm_feature_kind;
+
 typedef struct lm_dataset {
     char name[LM_DATA_NAME_MAX];
     int64_t n;            /* samples */
     int c, h, w;          /* feature shape; features() = c*h*w */
     int n_classes;
-    float *X;             /* n x (c*h*w), owned */
+    float *X;             /* n x (c*h*w), owned; a missing value is NAN; a categorical
+                             feature holds its category index (0, 1, ...) */
     int32_t *y;           /* n, owned */
     char **class_names;   /* n_classes strings, owned; may be NULL */
+    /* Tabular feature descriptions; NULL when every feature is numeric (images). */
+    uint8_t *feature_kind;    /* features(): lm_feature_kind, owned */
+    int32_t *n_categories;    /* features(): categories of a categorical feature, else 0 */
+    char **feature_names;     /* features() strings, owned; may be NULL */
 } lm_dataset;
 
 static inline int64_t lm_dataset_features(const lm_dataset *d) { return (int64_t)d->c * d->h * d->w; }
@@ -68,5 +75,52 @@ void lm_batcher_fini(lm_batcher *b);
 void lm_batcher_epoch(lm_batcher *b, int shuffle);
 /* Fills b->X, b->y with the next batch; returns its size, 0 at the end of the epoch. */
 int lm_batcher_next(lm_batcher *b);
+
+/* ---- preprocessing: fit on the training split only, applied to every split ---- */
+
+typedef enum { LM_SCALE_NONE, LM_SCALE_STANDARDIZE, LM_SCALE_MINMAX } lm_scaler;
+typedef enum { LM_IMPUTE_MEAN, LM_IMPUTE_MEDIAN, LM_IMPUTE_MOST_FREQUENT } lm_impute;
+
+typedef struct lm_preprocess_params {
+    lm_scaler scaler;          /* numeric features (default none) */
+    lm_impute impute;          /* missing values (default mean; categoricals always use
+                                  the most frequent category) */
+    int missing_indicator;     /* add a 0/1 column per feature that had missing values */
+    int one_hot;               /* categorical features as one-hot columns (default 1) */
+} lm_preprocess_params;
+
+void lm_preprocess_params_default(lm_preprocess_params *p);
+
+typedef struct lm_preprocessor lm_preprocessor;
+
+/* Learns the statistics (means, medians, modes, ranges, categories) from train. */
+int lm_preprocess_fit(const lm_preprocess_params *p, const lm_dataset *train, lm_preprocessor **out);
+/* out = in transformed: no NAN left; tabular output has c = new feature count, h = w = 1
+ * and feature_kind NULL (all numeric). Images keep their shape. */
+int lm_preprocess_apply(const lm_preprocessor *pp, const lm_dataset *in, lm_dataset *out);
+void lm_preprocess_destroy(lm_preprocessor **pp);
+
+/* ---- augmentation of image batches, seeded per trial and epoch ---- */
+
+typedef struct lm_augment_params {
+    int crop_padding;      /* random crop after zero padding by this many pixels (0: off) */
+    int flip;              /* random horizontal flip with probability 1/2 */
+    int cutout;            /* side of a zeroed square at a random place (0: off) */
+    double mixup_alpha;    /* mixup (Zhang et al. 2018) with lambda ~ Beta(a, a) (0: off) */
+    double noise_std;      /* additive Gaussian noise (0: off) */
+    double contrast;       /* contrast factor drawn from [1-c, 1+c] per image (0: off) */
+    double brightness;     /* brightness offset drawn from [-b, b] per image (0: off) */
+} lm_augment_params;
+
+/* Whether any augmentation is on. */
+int lm_augment_active(const lm_augment_params *a);
+/* Floats of scratch space lm_augment_batch needs for a batch of this shape. */
+size_t lm_augment_scratch_floats(const lm_augment_params *a, int batch, int c, int h, int w);
+/* Augments a batch of images (batch x c x h x w) in place, with numbers from rng. With
+ * mixup, one lambda for the batch mixes sample i with sample perm(i): the caller's loss is
+ * lambda * CE(y) + (1 - lambda) * CE(y2); y2 receives the partners' labels and *lambda
+ * the weight (1 when mixup is off, y2 then equals y). */
+int lm_augment_batch(const lm_augment_params *a, lm_rng *rng, float *X, const int32_t *y,
+                     int32_t *y2, float *lambda, int batch, int c, int h, int w, float *scratch);
 
 #endif
