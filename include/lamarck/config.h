@@ -19,6 +19,7 @@
 #define LAMARCK_CONFIG_H
 
 #include "lamarck/nn.h"
+#include "lamarck/search.h"
 #include "lamarck/space.h"
 
 #include <stddef.h>
@@ -49,8 +50,13 @@ typedef struct lm_config {
     lm_train_params train;
 
     /* search: */
-    char *algorithm;         /* "random" (default) or "grid" */
+    char *algorithm;         /* a registered searcher (lm_searcher_names); default "random" */
     int trials;              /* random: number of trials (default 10); grid: cap, 0 = all */
+    lm_options search_options; /* the algorithm's own keys (lm_searcher_options) */
+
+    /* stopping: */
+    char *stopping;          /* a registered stopping rule (lm_stopper_names); default "none" */
+    lm_options stopping_options;
 
     /* space: */
     lm_space *space;         /* every name is a training parameter (lm_train_params_names) */

@@ -15,10 +15,10 @@
 #define NAME_MAX_LEN 128
 #define PATH_MAX_LEN 4096
 
-enum { S_EXPERIMENT, S_DATA, S_TRAINING, S_MODEL, S_SEARCH, S_SPACE, N_SECTIONS };
+enum { S_EXPERIMENT, S_DATA, S_TRAINING, S_MODEL, S_SEARCH, S_SPACE, S_STOPPING, N_SECTIONS };
 
-static const char *const sections[N_SECTIONS] = {"experiment", "data",   "training",
-                                                 "model",      "search", "space"};
+static const char *const sections[N_SECTIONS] = {"experiment", "data",  "training", "model",
+                                                 "search",     "space", "stopping"};
 enum { E_NAME, E_SEED, E_OUTPUT, E_OVERWRITE, E_PROGRESS };
 static const char *const experiment_keys[] = {"name", "seed", "output", "overwrite",
                                               "progress_interval"};
@@ -29,7 +29,6 @@ static const char *const training_keys[] = {"epochs",       "batch_size", "lr",
                                             "schedule",     "step_size",  "gamma"};
 static const char *const model_keys[] = {"type", "depth", "width", "dropout"};
 static const char *const search_keys[] = {"algorithm", "trials"};
-static const char *const algorithms[] = {"random", "grid"};
 
 #define COUNT(a) ((int)(sizeof a / sizeof *a))
 
@@ -40,6 +39,7 @@ static const struct {
     {experiment_keys, COUNT(experiment_keys)}, {data_keys, COUNT(data_keys)},
     {training_keys, COUNT(training_keys)},     {model_keys, COUNT(model_keys)},
     {search_keys, COUNT(search_keys)},         {NULL, 0},
+    {NULL, 0},
 };
 
 /* The section (other than self) that has key s, or -1: "depth" under training:
@@ -261,33 +261,58 @@ static int parse_params(const char *path, const lm__ynode *m, int sec, lm_config
     return LM_OK;
 }
 
-static int parse_search(const char *path, const lm__ynode *m, lm_config *c, int *have_trials) {
-    const lm__ynode *seen[COUNT(search_keys)] = {0};
-    for (int i = 0; m && i < m->n; i += 2) {
-        const lm__ynode *k = m->kid[i], *v = m->kid[i + 1];
-        int key = find_key(path, k, S_SEARCH, seen);
-        LM_CALL(key);
-        if (key == 0) {
-            const char *s;
-            LM_CALL(lm__yn_string(path, v, "search.algorithm", &s));
-            int known = 0;
-            for (int j = 0; j < COUNT(algorithms); j++) known |= !strcmp(s, algorithms[j]);
-            if (!known) {
-                const char *near = lm_str_closest(s, algorithms, COUNT(algorithms));
-                char hint[64] = "";
-                if (near) snprintf(hint, sizeof hint, " (did you mean '%s'?)", near);
-                LM__CFAIL(path, v, "search.algorithm",
-                          "unknown algorithm '%.80s'%s; expected random or grid", s, hint);
-            }
-            LM_CALL(set_str(&c->algorithm, s));
-        } else {
-            long long n;
-            LM_CALL(lm__yn_integer(path, v, "search.trials", 0, 1e9, &n));
-            c->trials = (int)n;
-            *have_trials = 1;
-        }
-    }
+struct search_ctx {
+    const char *path;
+    lm_config *c;
+    int *have_trials;
+};
+
+static int search_fixed(void *ctx, int key, const lm__ynode *v) {
+    struct search_ctx *x = ctx;
+    if (key == 0) return LM_OK; /* algorithm: read before the options */
+    long long n;
+    LM_CALL(lm__yn_integer(x->path, v, "search.trials", 0, 1e9, &n));
+    x->c->trials = (int)n;
+    *x->have_trials = 1;
     return LM_OK;
+}
+
+/* search: {algorithm, trials, and the algorithm's own options}. */
+static int parse_search(const char *path, const lm__ynode *m, lm_config *c, int *have_trials) {
+    const lm__ynode *v = lm__config_lookup(m, "algorithm");
+    if (v) {
+        const char *s;
+        LM_CALL(lm__yn_string(path, v, "search.algorithm", &s));
+        int n;
+        const char *const *names = lm_searcher_names(&n);
+        LM_CALL(lm__config_choice(path, v, "search.algorithm", "algorithm", s, names, n));
+        LM_CALL(set_str(&c->algorithm, s));
+    }
+    struct search_ctx x = {path, c, have_trials};
+    return lm__config_options(path, m, "search", search_keys, COUNT(search_keys),
+                              lm_searcher_options(c->algorithm), &c->search_options,
+                              search_fixed, &x);
+}
+
+static int stopping_fixed(void *ctx, int key, const lm__ynode *v) {
+    (void)ctx, (void)key, (void)v; /* rule: read before the options */
+    return LM_OK;
+}
+
+/* stopping: {rule, and the rule's own options}. */
+static int parse_stopping(const char *path, const lm__ynode *m, lm_config *c) {
+    const lm__ynode *v = lm__config_lookup(m, "rule");
+    if (v) {
+        const char *s;
+        LM_CALL(lm__yn_string(path, v, "stopping.rule", &s));
+        int n;
+        const char *const *names = lm_stopper_names(&n);
+        LM_CALL(lm__config_choice(path, v, "stopping.rule", "stopping rule", s, names, n));
+        LM_CALL(set_str(&c->stopping, s));
+    }
+    static const char *const fixed[] = {"rule"};
+    return lm__config_options(path, m, "stopping", fixed, 1, lm_stopper_options(c->stopping),
+                              &c->stopping_options, stopping_fixed, NULL);
 }
 
 /* ---- the document ---- */
@@ -296,6 +321,7 @@ static int set_defaults(lm_config *c) {
     LM_CALL(set_str(&c->name, "experiment"));
     LM_CALL(set_str(&c->model_type, "mlp"));
     LM_CALL(set_str(&c->algorithm, "random"));
+    LM_CALL(set_str(&c->stopping, "none"));
     const char *env = getenv("LAMARCK_DATA");
     LM_CALL(set_str(&c->data_dir, env && *env ? env : "data"));
     c->progress_interval = 10;
@@ -317,7 +343,7 @@ static int parse_root(const char *path, const lm__ynode *root, lm_config *c) {
         lm__yn_describe(root, got, sizeof got);
         LM__CFAIL(path, root, NULL,
                   "expected a mapping of sections (experiment, data, training, model, search, "
-                  "space), got %s",
+                  "space, stopping), got %s",
                   got);
     }
     const lm__ynode *seen[N_SECTIONS] = {0};
@@ -333,6 +359,7 @@ static int parse_root(const char *path, const lm__ynode *root, lm_config *c) {
         case S_TRAINING:
         case S_MODEL: LM_CALL(parse_params(path, m, sec, c)); break;
         case S_SEARCH: LM_CALL(parse_search(path, m, c, &have_trials)); break;
+        case S_STOPPING: LM_CALL(parse_stopping(path, m, c)); break;
         default:
             if (m) LM_CALL(lm__config_space(path, m, c->space));
             break;
@@ -427,6 +454,7 @@ void lm_config_destroy(lm_config **cp) {
     free(c->data_dir);
     free(c->model_type);
     free(c->algorithm);
+    free(c->stopping);
     lm_space_destroy(&c->space);
     free(c);
     *cp = NULL;

@@ -4,6 +4,7 @@
 #define LAMARCK_CONFIG_INTERNAL_H
 
 #include "lamarck/config.h"
+#include "lamarck/search.h"
 
 #include <stddef.h>
 
@@ -68,6 +69,18 @@ int lm__yn_map(const char *path, const lm__ynode *n, const char *kp, const lm__y
  * key a `what` ("key", "section", "field"). */
 int lm__yn_key(const char *path, const lm__ynode *n, const char *section, const char *what,
                const char *const *keys, int nkeys, const lm__ynode **seen);
+
+/* The value of key name in mapping m (no checks), or NULL. */
+const lm__ynode *lm__config_lookup(const lm__ynode *m, const char *name);
+/* Fails at v unless name is one of names ("unknown WHAT ... did you mean"). */
+int lm__config_choice(const char *path, const lm__ynode *v, const char *kp, const char *what,
+                      const char *name, const char *const *names, int n);
+/* Parses a section made of fixed keys (handled by on_fixed with the key's index) and the
+ * options of specs (validated into o). */
+int lm__config_options(const char *path, const lm__ynode *m, const char *section,
+                       const char *const *fixed, int n_fixed, const lm_option_spec *specs,
+                       lm_options *o, int (*on_fixed)(void *ctx, int key, const lm__ynode *v),
+                       void *ctx);
 
 /* The space: section into c->space. */
 int lm__config_space(const char *path, const lm__ynode *map, lm_space *sp);

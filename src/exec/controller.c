@@ -18,6 +18,7 @@ typedef struct controller {
     const lm_config *cfg;
     lm_transport *tr;
     lm_searcher *searcher;
+    lm_stopper *stopper;     /* NULL when no stopping rule */
     lm_trials trials;
     int *running;            /* trial id per worker, -1 when free */
     int n_running;
@@ -116,6 +117,9 @@ static int on_report(controller *c, const lm_msg *m) {
     if (!r->failed) c->epochs_done++;
     lm_decision d = {LM_DECIDE_STOP};
     if (!r->failed) d = lm_searcher_on_report(c->searcher, &c->trials, r);
+    /* The stopping rule may cut short what the searcher would continue. */
+    if (!r->failed && d.kind == LM_DECIDE_CONTINUE && c->stopper)
+        d = c->stopper->ops->on_report(c->stopper, &c->trials, r);
     lm_log_debug("trial %d epoch %d: val_accuracy %.4f val_loss %.4f (%.2fs)", r->trial_id,
                  r->epoch, r->val_accuracy, r->val_loss, r->seconds);
     LM_CALL(c->tr->ops->decide(c->tr, m->worker, d));
@@ -217,7 +221,7 @@ int lm__controller_run(const lm_config *cfg, lm_transport *t, const char *result
     c.cpu0 = lm_time_cpu();
     c.planned_trials = planned_trials(cfg);
     lm_search_params sp = {.space = cfg->space, .seed = cfg->seed, .max_trials = cfg->trials,
-                           .epochs = cfg->train.epochs};
+                           .epochs = cfg->train.epochs, .options = cfg->search_options};
     int rc = LM_OK;
     LM_CALL(lm_trials_init(&c.trials, lm_space_size(cfg->space)));
     c.running = malloc((size_t)t->n_workers * sizeof *c.running);
@@ -227,6 +231,7 @@ int lm__controller_run(const lm_config *cfg, lm_transport *t, const char *result
     }
     for (int w = 0; w < t->n_workers; w++) c.running[w] = -1;
     LM_CALL_GOTO(rc, lm_searcher_create(cfg->algorithm, &sp, &c.searcher), out);
+    LM_CALL_GOTO(rc, lm_stopper_create(cfg->stopping, &cfg->stopping_options, &c.stopper), out);
     lm_log_info("%s search: %ld trials of %d epochs on %d worker%s", cfg->algorithm,
                 c.planned_trials, cfg->train.epochs, t->n_workers, t->n_workers == 1 ? "" : "s");
     c.next_progress = cfg->progress_interval;
@@ -236,6 +241,7 @@ int lm__controller_run(const lm_config *cfg, lm_transport *t, const char *result
     LM_CALL_GOTO(rc, write_results(&c, 1), out);
 out:
     lm_searcher_destroy(&c.searcher);
+    lm_stopper_destroy(&c.stopper);
     lm_trials_fini(&c.trials);
     free(c.running);
     return rc;

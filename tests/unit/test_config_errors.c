@@ -78,7 +78,12 @@ static void test_unknown_names(void **state) {
     EXPECT(DS "search: {zzzzzzzz: 1}\n", "f.yaml:2:10:", "search.zzzzzzzz",
            "expected one of algorithm, trials");
     EXPECT(DS "search: {algorithm: randon}\n", "f.yaml:2:21:", "search.algorithm",
-           "unknown algorithm 'randon'", "did you mean 'random'", "expected random or grid");
+           "unknown algorithm 'randon'", "did you mean 'random'", "expected one of random, grid");
+    /* Options are the chosen algorithm's own: random has none. */
+    EXPECT(DS "search: {algorithm: random, eta: 3}\n", "f.yaml:2:29:", "search.eta",
+           "unknown key 'eta'");
+    EXPECT(DS "stopping: {rule: medain}\n", "f.yaml:2:18:", "stopping.rule",
+           "unknown stopping rule 'medain'", "expected one of none");
     EXPECT(DS "model: {type: cnn}\n", "f.yaml:2:15:", "model.type", "expected 'mlp'");
     /* Space entries are training parameters. */
     EXPECT(DS "space:\n  lrr: {type: float, low: 0.1, high: 0.2}\n", "f.yaml:3:3:", "space.lrr:",
