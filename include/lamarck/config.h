@@ -38,6 +38,8 @@ typedef struct lm_config {
     char *output;            /* run directory; default "runs/<name>" */
     int overwrite;           /* default false: an existing run directory is an error */
     double progress_interval;/* seconds between progress lines, default 10 */
+    int snapshot_cache_mb;   /* per worker: paused trials' state kept in memory before
+                                spilling to the run directory, default 1024 */
 
     /* data: */
     char *dataset;           /* name ("fashion-mnist") or path to a .h5 dataset file */

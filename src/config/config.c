@@ -19,9 +19,9 @@ enum { S_EXPERIMENT, S_DATA, S_TRAINING, S_MODEL, S_SEARCH, S_SPACE, S_STOPPING,
 
 static const char *const sections[N_SECTIONS] = {"experiment", "data",  "training", "model",
                                                  "search",     "space", "stopping"};
-enum { E_NAME, E_SEED, E_OUTPUT, E_OVERWRITE, E_PROGRESS };
+enum { E_NAME, E_SEED, E_OUTPUT, E_OVERWRITE, E_PROGRESS, E_CACHE };
 static const char *const experiment_keys[] = {"name", "seed", "output", "overwrite",
-                                              "progress_interval"};
+                                              "progress_interval", "snapshot_cache_mb"};
 enum { D_DATASET, D_DIR, D_VALIDATION, D_SUBSET };
 static const char *const data_keys[] = {"dataset", "dir", "validation_fraction", "train_subset"};
 static const char *const training_keys[] = {"epochs",       "batch_size", "lr",
@@ -163,6 +163,12 @@ static int parse_experiment(const char *path, const lm__ynode *m, lm_config *c) 
         case E_OVERWRITE:
             LM_CALL(lm__yn_bool(path, v, kp, &c->overwrite));
             break;
+        case E_CACHE: {
+            long long mb;
+            LM_CALL(lm__yn_integer(path, v, kp, 0, 1 << 20, &mb));
+            c->snapshot_cache_mb = (int)mb;
+            break;
+        }
         default: /* E_PROGRESS */
             LM_CALL(lm__yn_number(path, v, kp, &x));
             if (!(x > 0 && x <= 1e6))
@@ -325,6 +331,7 @@ static int set_defaults(lm_config *c) {
     const char *env = getenv("LAMARCK_DATA");
     LM_CALL(set_str(&c->data_dir, env && *env ? env : "data"));
     c->progress_interval = 10;
+    c->snapshot_cache_mb = 1024;
     c->validation_fraction = 0.1;
     c->trials = 10;
     lm_train_params_default(&c->train);

@@ -22,6 +22,13 @@ typedef struct controller {
     lm_trials trials;
     int *running;            /* trial id per worker, -1 when free */
     int n_running;
+    /* Kept snapshots: for each trial id, the worker holding it (-1: none) and the
+     * checksum it reported, checked again where the trial resumes. */
+    int *holder;
+    uint64_t *kept_checksum;
+    int cap_trials;
+    long transfers, local_resumes;
+    double idle_worker_seconds, last_event;
     int search_done;
     long planned_trials;
     double t0, cpu0, next_progress, last_write;
@@ -80,7 +87,25 @@ static int write_results(controller *c, int complete) {
     return LM_OK;
 }
 
-/* Hands out jobs while workers are free and the searcher has some. */
+static int ensure_trials(controller *c) {
+    if (c->trials.n <= c->cap_trials) return LM_OK;
+    int cap = c->cap_trials ? c->cap_trials : 64;
+    while (cap < c->trials.n) cap *= 2;
+    int *h = realloc(c->holder, (size_t)cap * sizeof *h);
+    if (h) c->holder = h;
+    uint64_t *k = h ? realloc(c->kept_checksum, (size_t)cap * sizeof *k) : NULL;
+    if (k) c->kept_checksum = k;
+    LM_CHECK(h && k, LM_ENOMEM, "out of memory");
+    for (int i = c->cap_trials; i < cap; i++) {
+        c->holder[i] = -1;
+        c->kept_checksum[i] = 0;
+    }
+    c->cap_trials = cap;
+    return LM_OK;
+}
+
+/* Hands out jobs while workers are free and the searcher has some. A resumed trial goes
+ * to the worker that holds its snapshot when that one is free, so that nothing moves. */
 static int dispatch(controller *c) {
     for (int w = 0; w < c->tr->n_workers && !c->search_done; w++) {
         if (c->running[w] >= 0) continue;
@@ -95,15 +120,38 @@ static int dispatch(controller *c) {
                      "searcher '%s' waits while no trial is running", c->cfg->algorithm);
             break;
         }
+        LM_CALL(ensure_trials(c));
         lm_trial *t = lm_trials_get(&c->trials, job.trial_id);
         LM_CHECK(t, LM_EINTERNAL, "searcher returned unknown trial %d", job.trial_id);
+        int target = w, holder = -1;
+        if (job.kind == LM_JOB_RESUME) {
+            holder = c->holder[job.trial_id];
+            LM_CHECK(holder >= 0, LM_EINTERNAL,
+                     "searcher '%s' resumes trial %d, which has no kept snapshot",
+                     c->cfg->algorithm, job.trial_id);
+            if (c->running[holder] < 0) target = holder;
+            if (target == holder) c->local_resumes++;
+            else c->transfers++;
+            c->holder[job.trial_id] = -1;
+        }
         t->status = LM_TRIAL_RUNNING;
-        t->worker = lm__transport_rank(c->tr, w);
+        t->worker = lm__transport_rank(c->tr, target);
         t->epochs_target = job.epochs;
-        t->t_start = now(c);
-        LM_CALL(c->tr->ops->start(c->tr, w, &job, t->hp));
-        c->running[w] = job.trial_id;
+        if (job.kind == LM_JOB_NEW) t->t_start = now(c);
+        LM_CALL(c->tr->ops->start(c->tr, target, &job, t->hp, holder));
+        c->running[target] = job.trial_id;
         c->n_running++;
+        if (target != w) w--; /* w is still free */
+    }
+    return LM_OK;
+}
+
+/* Tells holders to forget snapshots of trials that can no longer resume. */
+static int drop_stale(controller *c) {
+    for (int id = 0; id < c->trials.n && id < c->cap_trials; id++) {
+        if (c->holder[id] < 0 || c->trials.v[id].status == LM_TRIAL_PAUSED) continue;
+        LM_CALL(c->tr->ops->drop(c->tr, c->holder[id], id));
+        c->holder[id] = -1;
     }
     return LM_OK;
 }
@@ -113,6 +161,16 @@ static int on_report(controller *c, const lm_msg *m) {
     LM_CHECK(c->running[m->worker] == r->trial_id, LM_EINTERNAL,
              "report for trial %d from a worker running trial %d", r->trial_id,
              c->running[m->worker]);
+    if (m->resumed_checksum) {
+        /* The weights the trial resumed from are the ones it paused with, bit for bit. */
+        LM_CHECK(m->resumed_checksum == c->kept_checksum[r->trial_id], LM_EINTERNAL,
+                 "trial %d resumed from a snapshot with checksum %016llx, but paused with %016llx",
+                 r->trial_id, (unsigned long long)m->resumed_checksum,
+                 (unsigned long long)c->kept_checksum[r->trial_id]);
+        lm_log_debug("trial %d resumed on rank %d at epoch %d (snapshot %016llx verified)",
+                     r->trial_id, lm__transport_rank(c->tr, m->worker), r->epoch,
+                     (unsigned long long)m->resumed_checksum);
+    }
     LM_CALL(lm_trials_record(&c->trials, r, now(c)));
     if (!r->failed) c->epochs_done++;
     lm_decision d = {LM_DECIDE_STOP};
@@ -126,6 +184,8 @@ static int on_report(controller *c, const lm_msg *m) {
     lm_trial *t = lm_trials_get(&c->trials, r->trial_id);
     if (d.kind == LM_DECIDE_STOP && !r->failed && t->epochs < t->epochs_target)
         t->status = LM_TRIAL_STOPPED;
+    else if (d.kind == LM_DECIDE_PAUSE && !r->failed && t->status == LM_TRIAL_DONE)
+        t->status = LM_TRIAL_RUNNING; /* until its state is kept: see on_final */
     c->dirty = 1;
     return LM_OK;
 }
@@ -136,13 +196,26 @@ static int on_final(controller *c, const lm_msg *m) {
              "final for trial %d from a worker running trial %d", f->trial_id,
              c->running[m->worker]);
     lm_trial *t = lm_trials_get(&c->trials, f->trial_id);
+    c->running[m->worker] = -1;
+    c->n_running--;
+    if (m->paused) {
+        /* The trial waits, its state kept by this worker, until the searcher resumes it. */
+        t->status = LM_TRIAL_PAUSED;
+        c->holder[f->trial_id] = m->worker;
+        c->kept_checksum[f->trial_id] = m->checksum;
+        lm_searcher_on_end(c->searcher, &c->trials, f->trial_id);
+        LM_CALL(drop_stale(c));
+        lm_log_debug("trial %d paused after %d epochs (%llu bytes kept on rank %d)", t->id,
+                     t->epochs, (unsigned long long)m->bytes, lm__transport_rank(c->tr, m->worker));
+        c->dirty = 1;
+        return LM_OK;
+    }
     t->test_accuracy = f->test_accuracy;
     t->test_loss = f->test_loss;
     t->t_end = now(c);
     if (t->status == LM_TRIAL_RUNNING) t->status = LM_TRIAL_DONE;
-    c->running[m->worker] = -1;
-    c->n_running--;
     lm_searcher_on_end(c->searcher, &c->trials, f->trial_id);
+    LM_CALL(drop_stale(c));
 
     char hp[512];
     lm_space_format(c->cfg->space, t->hp, hp, sizeof hp);
@@ -240,6 +313,8 @@ int lm__controller_run(const lm_config *cfg, lm_transport *t, const char *result
     summary(&c);
     LM_CALL_GOTO(rc, write_results(&c, 1), out);
 out:
+    free(c.holder);
+    free(c.kept_checksum);
     lm_searcher_destroy(&c.searcher);
     lm_stopper_destroy(&c.stopper);
     lm_trials_fini(&c.trials);

@@ -1,27 +1,66 @@
-/* Messages between the controller and its workers. Reports travel as raw bytes: every
- * rank of a job runs the same binary on the same kind of node. */
+/* Messages between the controller and its workers, and between workers. They travel
+ * as raw bytes: every rank of a job runs the same binary on the same kind of node.
+ *
+ * Controller -> worker (LM_TAG_CTRL): TRAIN or RESUME a trial, SEND a kept snapshot to
+ * another worker, DROP one, EXIT. Worker -> controller: a REPORT after every epoch
+ * (answered by a DECISION), and a FINAL when the job ends. Worker -> worker: a snapshot
+ * header then its bytes, peer to peer: weights never pass through rank 0. */
 #ifndef LAMARCK_EXEC_PROTOCOL_H
 #define LAMARCK_EXEC_PROTOCOL_H
+
+#include "lamarck/search.h"
 
 #include <stdint.h>
 
 enum {
-    LM_TAG_JOB = 101,       /* controller -> worker: lm_job_msg + n_hp doubles */
-    LM_TAG_REPORT = 102,    /* worker -> controller: lm_report */
+    LM_TAG_CTRL = 101,      /* controller -> worker: lm_ctrl_msg */
+    LM_TAG_REPORT = 102,    /* worker -> controller: lm_report_msg */
     LM_TAG_DECISION = 103,  /* controller -> worker: int32 lm_decision_kind */
-    LM_TAG_FINAL = 104,     /* worker -> controller: lm_final */
+    LM_TAG_FINAL = 104,     /* worker -> controller: lm_final_msg */
+    LM_TAG_SNAP_HEAD = 105, /* worker -> worker: lm_snap_head */
+    LM_TAG_SNAP_DATA = 106, /* worker -> worker: the snapshot, in chunks */
 };
 
-enum { LM_JOBMSG_TRAIN = 1, LM_JOBMSG_EXIT = 2 };
+enum {
+    LM_CTRL_TRAIN = 1,   /* train trial from scratch to epochs */
+    LM_CTRL_EXIT = 2,
+    LM_CTRL_RESUME = 3,  /* continue trial to epochs from its snapshot held by rank peer */
+    LM_CTRL_SEND = 4,    /* send the snapshot of trial to rank peer, then forget it */
+    LM_CTRL_DROP = 5,    /* forget the snapshot of trial */
+};
 
-#define LM_JOB_MSG_MAX_HP 64
+#define LM_CTRL_MAX_HP 64
+#define LM_SNAP_CHUNK (1 << 30)   /* bytes per message: MPI counts are ints */
 
-typedef struct lm_job_msg {
+typedef struct lm_ctrl_msg {
     int32_t kind;
     int32_t trial_id;
     int32_t epochs;
+    int32_t peer;        /* RESUME: rank holding the snapshot; SEND: destination */
     int32_t n_hp;
-    double hp[LM_JOB_MSG_MAX_HP];
-} lm_job_msg;
+    int32_t pad;
+    double hp[LM_CTRL_MAX_HP];
+} lm_ctrl_msg;
+
+typedef struct lm_report_msg {
+    lm_report report;
+    uint64_t resumed_checksum;  /* first report after a resume: the loaded snapshot's
+                                   checksum as computed on arrival; else 0 */
+} lm_report_msg;
+
+typedef struct lm_final_msg {
+    lm_final final;
+    int32_t paused;             /* the job ended with the trial's state kept */
+    int32_t pad;
+    uint64_t checksum;          /* paused: checksum of the kept snapshot */
+    uint64_t bytes;             /* paused: its size */
+} lm_final_msg;
+
+typedef struct lm_snap_head {
+    int32_t trial_id;
+    int32_t pad;
+    uint64_t bytes;
+    uint64_t checksum;
+} lm_snap_head;
 
 #endif

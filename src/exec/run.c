@@ -129,9 +129,17 @@ static int check_dataset(const lm_config *c) {
     return LM_OK;
 }
 
-static int controller(const lm_config *c, const lm_run_options *o, lm_run_data *d, int size) {
+/* This rank's snapshot cache, spilling to <output>/snapshots/rank<R>/. */
+static int make_cache(const lm_config *c, int rank, lm_snapcache **out) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/snapshots/rank%d", c->output, rank);
+    return lm__snapcache_create((size_t)c->snapshot_cache_mb << 20, dir, out);
+}
+
+static int controller(const lm_config *c, const lm_run_options *o, lm_run_data *d, int size,
+                      lm_snapcache *cache) {
     lm_transport *t = NULL;
-    if (size == 1) LM_CALL(lm__transport_inline_create(c, d, &t));
+    if (size == 1) LM_CALL(lm__transport_inline_create(c, d, cache, &t));
     else LM_CALL(lm__transport_mpi_create(lm_space_size(c->space), &t));
     char results[4096];
     snprintf(results, sizeof results, "%s/results.h5", c->output);
@@ -176,8 +184,13 @@ int lm_exec_run(const lm_run_options *o) {
                     c->dataset, (long long)d.train.n, (long long)d.val.n, (long long)d.test.n,
                     d.train.n_classes);
 
+    lm_snapcache *cache = NULL;
+    if ((rank != 0 || size == 1) && (rc = make_cache(c, rank, &cache)) < 0) {
+        lm_error_print(stderr);
+        lm_exec_abort(lm_exit_code(rc));
+    }
     if (rank == 0) {
-        rc = controller(c, o, &d, size);
+        rc = controller(c, o, &d, size, cache);
         if (rc < 0) {
             /* Workers may be waiting for an answer that will never come. */
             lm_error_print(stderr);
@@ -185,13 +198,14 @@ int lm_exec_run(const lm_run_options *o) {
             lm_exec_abort(lm_exit_code(rc));
         }
     } else {
-        rc = lm__worker_loop(c, &d);
+        rc = lm__worker_loop(c, &d, cache);
         if (rc < 0) {
             lm_error_print(stderr);
             fflush(stderr);
             lm_exec_abort(lm_exit_code(rc));
         }
     }
+    lm__snapcache_destroy(&cache);
 out:
     lm__run_data_free(&d);
     lm_config_destroy(&c);

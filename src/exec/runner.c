@@ -1,5 +1,6 @@
 #include "exec/runner.h"
 #include "lamarck/error.h"
+#include "lamarck/hash.h"
 #include "lamarck/io.h"
 #include "lamarck/log.h"
 #include "lamarck/strutil.h"
@@ -77,6 +78,38 @@ int lm__runner_start(lm_runner *r, const lm_config *c, const lm_run_data *d, int
         snprintf(r->reason, sizeof r->reason, "could not build: %s", lm_error_message());
         lm_error_clear();
     }
+    return LM_OK;
+}
+
+int lm__runner_resume(lm_runner *r, const lm_config *c, const lm_run_data *d, int trial_id,
+                      const double *hp, int epochs, const void *snap, size_t n) {
+    LM_CALL(lm__runner_start(r, c, d, trial_id, hp, epochs));
+    if (r->failed) return LM_OK;
+    if (lm_trainer_snapshot_load(r->trainer, snap, n) < 0) {
+        r->failed = 1;
+        snprintf(r->reason, sizeof r->reason, "could not resume: %s", lm_error_message());
+        lm_error_clear();
+        return LM_OK;
+    }
+    r->epoch = lm_trainer_epochs_done(r->trainer);
+    return LM_OK;
+}
+
+int lm__runner_pause(lm_runner *r, void **snap, size_t *n, uint64_t *checksum) {
+    LM_CHECK(r->trainer && !r->failed, LM_EINTERNAL, "pausing trial %d that has no model",
+             r->trial_id);
+    size_t size = lm_trainer_snapshot_size(r->trainer);
+    void *buf = malloc(size);
+    LM_CHECK_ALLOC(buf);
+    int rc = lm_trainer_snapshot_save(r->trainer, buf, size);
+    if (rc < 0) {
+        free(buf);
+        return lm_error_trace(__FILE__, __LINE__, __func__, rc);
+    }
+    lm_trainer_destroy(&r->trainer);
+    *snap = buf;
+    *n = size;
+    *checksum = lm_fnv1a64(LM_FNV1A64_INIT, buf, size);
     return LM_OK;
 }
 

@@ -36,6 +36,14 @@ typedef struct lm_runner {
  * parameters) is not an error: its first report says failed, with the reason. */
 int lm__runner_start(lm_runner *r, const lm_config *c, const lm_run_data *d, int trial_id,
                      const double *hp, int epochs);
+/* Like lm__runner_start, then continues from a snapshot of the same trial (weights,
+ * optimizer state, epochs done, random streams). A snapshot that does not fit the
+ * trial fails the trial with the reason. Does not take snap. */
+int lm__runner_resume(lm_runner *r, const lm_config *c, const lm_run_data *d, int trial_id,
+                      const double *hp, int epochs, const void *snap, size_t n);
+/* Ends the trial's job keeping its state: *snap (malloc'd, the caller's) holds the
+ * snapshot, *checksum its FNV-1a. */
+int lm__runner_pause(lm_runner *r, void **snap, size_t *n, uint64_t *checksum);
 /* Trains one epoch and fills the report (failed with a reason on divergence). */
 int lm__runner_epoch(lm_runner *r, lm_report *rep);
 /* Whether the trial has nothing more to train (failed or every epoch done). */

@@ -1,10 +1,13 @@
-/* How the controller reaches its workers. The controller only starts trials, polls for
- * messages and answers reports; a transport decides where the training happens: on
- * other MPI ranks, or inline on rank 0 when it is alone. */
+/* How the controller reaches its workers. The controller only starts and resumes
+ * trials, polls for messages, answers reports and drops kept snapshots; a transport
+ * decides where the training happens: on other MPI ranks, or inline on rank 0 when it
+ * is alone. */
 #ifndef LAMARCK_EXEC_TRANSPORT_H
 #define LAMARCK_EXEC_TRANSPORT_H
 
 #include "lamarck/search.h"
+
+#include <stdint.h>
 
 typedef enum { LM_MSG_NONE, LM_MSG_REPORT, LM_MSG_FINAL } lm_msg_kind;
 
@@ -12,18 +15,25 @@ typedef struct lm_msg {
     lm_msg_kind kind;
     int worker;              /* index in [0, n_workers) */
     lm_report report;
+    uint64_t resumed_checksum; /* REPORT: see lm_report_msg */
     lm_final final;
+    int paused;              /* FINAL: the worker keeps the trial's snapshot */
+    uint64_t checksum, bytes;/* FINAL, paused: the kept snapshot */
 } lm_msg;
 
 typedef struct lm_transport lm_transport;
 
 typedef struct lm_transport_ops {
-    /* Sends trial job->trial_id at point hp to a free worker. */
-    int (*start)(lm_transport *t, int worker, const lm_job *job, const double *hp);
+    /* Starts job on a free worker: LM_JOB_NEW trains from scratch; LM_JOB_RESUME
+     * continues from the snapshot kept by worker holder (which sends it to worker,
+     * peer to peer, when they differ). */
+    int (*start)(lm_transport *t, int worker, const lm_job *job, const double *hp, int holder);
     /* Returns the next message if one is there (kind NONE when none); never blocks long. */
     int (*poll)(lm_transport *t, lm_msg *out);
     /* Answers the last report of worker. */
     int (*decide)(lm_transport *t, int worker, lm_decision d);
+    /* Tells holder to forget its snapshot of trial. */
+    int (*drop)(lm_transport *t, int holder, int trial);
     /* Tells every worker the run is over. */
     int (*shutdown)(lm_transport *t);
     void (*destroy)(lm_transport *t);

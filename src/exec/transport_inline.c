@@ -2,36 +2,75 @@
  * running trial an epoch at a time, so the same controller loop runs unchanged. */
 #include "exec/transport_mpi.h"
 #include "lamarck/error.h"
+#include "lamarck/hash.h"
 #include "lamarck/strutil.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct inline_transport {
     lm_transport base;
     const lm_config *config;
     const lm_run_data *data;
+    lm_snapcache *cache;
     lm_runner runner;
+    uint64_t resumed;        /* checksum of the snapshot the running trial resumed from */
+    int pause_due;           /* the last decision was PAUSE */
     int active;              /* a trial is running */
     int awaiting_decision;   /* a report was returned and not yet answered */
     int final_due;           /* the trial ended: the next poll returns its final */
 } inline_transport;
 
-static int in_start(lm_transport *t, int worker, const lm_job *job, const double *hp) {
+static int in_start(lm_transport *t, int worker, const lm_job *job, const double *hp,
+                    int holder) {
     inline_transport *it = (inline_transport *)t;
-    (void)worker;
+    (void)worker, (void)holder;
     LM_CHECK(!it->active, LM_EINTERNAL, "inline worker already busy");
-    LM_CALL(lm__runner_start(&it->runner, it->config, it->data, job->trial_id, hp, job->epochs));
+    it->resumed = 0;
+    if (job->kind == LM_JOB_RESUME) {
+        void *snap;
+        size_t n;
+        LM_CALL(lm__snapcache_take(it->cache, job->trial_id, &snap, &n));
+        it->resumed = lm_fnv1a64(LM_FNV1A64_INIT, snap, n);
+        int rc = lm__runner_resume(&it->runner, it->config, it->data, job->trial_id, hp,
+                                   job->epochs, snap, n);
+        free(snap);
+        LM_CALL(rc);
+    } else {
+        LM_CALL(lm__runner_start(&it->runner, it->config, it->data, job->trial_id, hp,
+                                 job->epochs));
+    }
     it->active = 1;
+    it->pause_due = 0;
+    return LM_OK;
+}
+
+static int in_drop(lm_transport *t, int holder, int trial) {
+    (void)holder;
+    lm__snapcache_drop(((inline_transport *)t)->cache, trial);
     return LM_OK;
 }
 
 static int in_poll(lm_transport *t, lm_msg *out) {
     inline_transport *it = (inline_transport *)t;
-    out->kind = LM_MSG_NONE;
-    out->worker = 0;
+    memset(out, 0, sizeof *out);
     if (!it->active || it->awaiting_decision) return LM_OK;
+    if (it->final_due && it->pause_due && !it->runner.failed) {
+        void *snap;
+        size_t n;
+        LM_CALL(lm__runner_pause(&it->runner, &snap, &n, &out->checksum));
+        LM_CALL(lm__snapcache_put(it->cache, it->runner.trial_id, snap, n));
+        out->kind = LM_MSG_FINAL;
+        out->paused = 1;
+        out->bytes = n;
+        out->final.trial_id = it->runner.trial_id;
+        out->final.test_loss = out->final.test_accuracy = NAN;
+        it->final_due = 0;
+        it->active = 0;
+        return LM_OK;
+    }
     if (it->final_due) {
         if (lm__runner_finish(&it->runner, &out->final) < 0) {
             lm_error_clear();
@@ -53,6 +92,8 @@ static int in_poll(lm_transport *t, lm_msg *out) {
         lm_strlcpy(out->report.reason, it->runner.reason, sizeof out->report.reason);
     }
     out->kind = LM_MSG_REPORT;
+    out->resumed_checksum = it->resumed;
+    it->resumed = 0;
     it->awaiting_decision = 1;
     return LM_OK;
 }
@@ -61,7 +102,8 @@ static int in_decide(lm_transport *t, int worker, lm_decision d) {
     inline_transport *it = (inline_transport *)t;
     (void)worker;
     it->awaiting_decision = 0;
-    if (d.kind == LM_DECIDE_STOP || lm__runner_finished(&it->runner)) it->final_due = 1;
+    it->pause_due = d.kind == LM_DECIDE_PAUSE;
+    if (d.kind != LM_DECIDE_CONTINUE || lm__runner_finished(&it->runner)) it->final_due = 1;
     return LM_OK;
 }
 
@@ -77,9 +119,11 @@ static void in_destroy(lm_transport *t) {
     free(t);
 }
 
-static const lm_transport_ops inline_ops = {in_start, in_poll, in_decide, in_shutdown, in_destroy};
+static const lm_transport_ops inline_ops = {in_start,    in_poll,   in_decide,
+                                            in_drop,     in_shutdown, in_destroy};
 
-int lm__transport_inline_create(const lm_config *c, const lm_run_data *d, lm_transport **out) {
+int lm__transport_inline_create(const lm_config *c, const lm_run_data *d, lm_snapcache *cache,
+                                lm_transport **out) {
     inline_transport *it = calloc(1, sizeof *it);
     LM_CHECK_ALLOC(it);
     it->base.ops = &inline_ops;
@@ -87,6 +131,7 @@ int lm__transport_inline_create(const lm_config *c, const lm_run_data *d, lm_tra
     it->base.inline_work = 1;
     it->config = c;
     it->data = d;
+    it->cache = cache;
     *out = &it->base;
     return LM_OK;
 }

@@ -11,8 +11,8 @@
 
 /* A report and a final both fit; the tag says which arrived. */
 typedef union inbox {
-    lm_report report;
-    lm_final final;
+    lm_report_msg report;
+    lm_final_msg final;
 } inbox;
 
 typedef struct mpi_transport {
@@ -30,26 +30,48 @@ static int post(mpi_transport *m, int w) {
     return LM_OK;
 }
 
-static int mpi_start(lm_transport *t, int worker, const lm_job *job, const double *hp) {
+static int send_ctrl(mpi_transport *m, int worker, const lm_ctrl_msg *msg) {
+    /* Small messages go out eagerly: this returns without waiting for the worker. */
+    int rc = MPI_Send(msg, (int)sizeof *msg, MPI_BYTE, worker + 1, LM_TAG_CTRL, m->comm);
+    LM_CHECK(rc == MPI_SUCCESS, LM_EMPI, "sending to rank %d failed (code %d)", worker + 1, rc);
+    return LM_OK;
+}
+
+static int mpi_start(lm_transport *t, int worker, const lm_job *job, const double *hp,
+                     int holder) {
     mpi_transport *m = (mpi_transport *)t;
-    lm_job_msg msg;
+    lm_ctrl_msg msg;
     memset(&msg, 0, sizeof msg);
-    msg.kind = LM_JOBMSG_TRAIN;
+    msg.kind = job->kind == LM_JOB_RESUME ? LM_CTRL_RESUME : LM_CTRL_TRAIN;
     msg.trial_id = job->trial_id;
     msg.epochs = job->epochs;
+    msg.peer = job->kind == LM_JOB_RESUME ? holder + 1 : -1;
     msg.n_hp = m->n_hp;
     memcpy(msg.hp, hp, (size_t)m->n_hp * sizeof *hp);
-    /* Small messages go out eagerly: this returns without waiting for the worker. */
-    int rc = MPI_Send(&msg, (int)sizeof msg, MPI_BYTE, worker + 1, LM_TAG_JOB, m->comm);
-    LM_CHECK(rc == MPI_SUCCESS, LM_EMPI, "sending a job to rank %d failed (code %d)", worker + 1, rc);
-    return LM_OK;
+    if (job->kind == LM_JOB_RESUME && holder != worker) {
+        lm_ctrl_msg send;
+        memset(&send, 0, sizeof send);
+        send.kind = LM_CTRL_SEND;
+        send.trial_id = job->trial_id;
+        send.peer = worker + 1;
+        LM_CALL(send_ctrl(m, holder, &send));
+    }
+    return send_ctrl(m, worker, &msg);
+}
+
+static int mpi_drop(lm_transport *t, int holder, int trial) {
+    lm_ctrl_msg msg;
+    memset(&msg, 0, sizeof msg);
+    msg.kind = LM_CTRL_DROP;
+    msg.trial_id = trial;
+    return send_ctrl((mpi_transport *)t, holder, &msg);
 }
 
 static int mpi_poll(lm_transport *t, lm_msg *out) {
     mpi_transport *m = (mpi_transport *)t;
     int idx = MPI_UNDEFINED, flag = 0;
     MPI_Status st;
-    out->kind = LM_MSG_NONE;
+    memset(out, 0, sizeof *out);
     int rc = MPI_Testany(t->n_workers, m->req, &idx, &flag, &st);
     LM_CHECK(rc == MPI_SUCCESS, LM_EMPI, "MPI_Testany failed (code %d)", rc);
     if (!flag || idx == MPI_UNDEFINED) return LM_OK;
@@ -57,15 +79,19 @@ static int mpi_poll(lm_transport *t, lm_msg *out) {
     MPI_Get_count(&st, MPI_BYTE, &count);
     out->worker = idx;
     if (st.MPI_TAG == LM_TAG_REPORT) {
-        LM_CHECK(count == (int)sizeof(lm_report), LM_EMPI, "report of %d bytes from rank %d", count,
-                 idx + 1);
+        LM_CHECK(count == (int)sizeof(lm_report_msg), LM_EMPI, "report of %d bytes from rank %d",
+                 count, idx + 1);
         out->kind = LM_MSG_REPORT;
-        out->report = m->buf[idx].report;
+        out->report = m->buf[idx].report.report;
+        out->resumed_checksum = m->buf[idx].report.resumed_checksum;
     } else if (st.MPI_TAG == LM_TAG_FINAL) {
-        LM_CHECK(count == (int)sizeof(lm_final), LM_EMPI, "final of %d bytes from rank %d", count,
-                 idx + 1);
+        LM_CHECK(count == (int)sizeof(lm_final_msg), LM_EMPI, "final of %d bytes from rank %d",
+                 count, idx + 1);
         out->kind = LM_MSG_FINAL;
-        out->final = m->buf[idx].final;
+        out->final = m->buf[idx].final.final;
+        out->paused = m->buf[idx].final.paused;
+        out->checksum = m->buf[idx].final.checksum;
+        out->bytes = m->buf[idx].final.bytes;
     } else {
         LM_FAIL(LM_EMPI, "unexpected message tag %d from rank %d", st.MPI_TAG, idx + 1);
     }
@@ -83,13 +109,10 @@ static int mpi_decide(lm_transport *t, int worker, lm_decision d) {
 
 static int mpi_shutdown(lm_transport *t) {
     mpi_transport *m = (mpi_transport *)t;
-    lm_job_msg msg;
+    lm_ctrl_msg msg;
     memset(&msg, 0, sizeof msg);
-    msg.kind = LM_JOBMSG_EXIT;
-    for (int w = 0; w < t->n_workers; w++) {
-        int rc = MPI_Send(&msg, (int)sizeof msg, MPI_BYTE, w + 1, LM_TAG_JOB, m->comm);
-        LM_CHECK(rc == MPI_SUCCESS, LM_EMPI, "sending exit to rank %d failed (code %d)", w + 1, rc);
-    }
+    msg.kind = LM_CTRL_EXIT;
+    for (int w = 0; w < t->n_workers; w++) LM_CALL(send_ctrl(m, w, &msg));
     for (int w = 0; w < t->n_workers; w++) {
         if (m->req[w] == MPI_REQUEST_NULL) continue;
         MPI_Cancel(&m->req[w]);
@@ -105,15 +128,15 @@ static void mpi_destroy(lm_transport *t) {
     free(m);
 }
 
-static const lm_transport_ops mpi_ops = {mpi_start, mpi_poll, mpi_decide, mpi_shutdown,
-                                         mpi_destroy};
+static const lm_transport_ops mpi_ops = {mpi_start, mpi_poll, mpi_decide, mpi_drop,
+                                         mpi_shutdown, mpi_destroy};
 
 int lm__transport_mpi_create(int n_hp, lm_transport **out) {
     int size;
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     LM_CHECK(size >= 2, LM_EINVAL, "the MPI transport needs at least 2 ranks");
-    LM_CHECK(n_hp <= LM_JOB_MSG_MAX_HP, LM_EINVAL, "%d hyperparameters; at most %d", n_hp,
-             LM_JOB_MSG_MAX_HP);
+    LM_CHECK(n_hp <= LM_CTRL_MAX_HP, LM_EINVAL, "%d hyperparameters; at most %d", n_hp,
+             LM_CTRL_MAX_HP);
     mpi_transport *m = calloc(1, sizeof *m);
     LM_CHECK_ALLOC(m);
     m->base.ops = &mpi_ops;
