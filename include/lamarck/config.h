@@ -38,6 +38,9 @@ typedef struct lm_config {
     char *output;            /* run directory; default "runs/<name>" */
     int overwrite;           /* default false: an existing run directory is an error */
     double progress_interval;/* seconds between progress lines, default 10 */
+    double checkpoint_interval; /* seconds between checkpoints, default 300; 0: only at the
+                                   end and on SIGUSR1/SIGTERM */
+    int checkpoints_keep;    /* newest checkpoints kept, default 2 */
     int snapshot_cache_mb;   /* per worker: paused trials' state kept in memory before
                                 spilling to the run directory, default 1024 */
 

@@ -17,7 +17,8 @@
 #include <stdio.h>
 
 /* name, value, message; exit code for the process (0 ok, 1 internal, 2 usage or
- * config, 3 data). */
+ * config, 3 data, 4 stopped by a signal after writing a checkpoint: run again to
+ * continue). */
 #define LM_ERRNO_MAP(X)                                              \
     X(OK, 0, "success", 0)                                           \
     X(ENOMEM, -1, "out of memory", 1)                                \
@@ -34,7 +35,7 @@
     X(EDNNL, -12, "oneDNN error", 1)                                 \
     X(EINTERNAL, -13, "internal error", 1)                           \
     X(EEXIST, -14, "already exists", 2)                              \
-    X(EINTR, -15, "interrupted", 1)
+    X(EINTR, -15, "interrupted after a checkpoint", 4)
 
 typedef enum {
 #define LM__ERR_ENUM(name, val, msg, code) LM_##name = (val),

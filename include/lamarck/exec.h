@@ -16,7 +16,9 @@ typedef struct lm_run_options {
     const char *config_path;   /* NULL: the embedded default (config_text) */
     const char *config_text;   /* used when config_path is NULL */
     const char *output;        /* overrides experiment.output when not NULL */
-    int overwrite;             /* allow writing into a run directory that has results */
+    int overwrite;             /* start over in a run directory that has results or
+                                  checkpoints (they are replaced) */
+    int resume_changed_config; /* continue a checkpointed run although its config differs */
     const char *command_line;  /* recorded in the run directory and results.h5 */
     const char *version;
 } lm_run_options;

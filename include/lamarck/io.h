@@ -71,4 +71,15 @@ void lm_io_results_free(lm_results *r);
 int lm_io_state_write(const char *path, const lm_state_mem *m);
 int lm_io_state_read(const char *path, lm_state_mem *m);
 
+/* ---- snapshots of a checkpoint ----
+ * Collective over MPI_COMM_WORLD: every rank passes its own n snapshots (trial ids,
+ * bytes); they become /snapshots/trial<ID> of one file written with the MPI-IO driver,
+ * with "bytes" and "checksum" attributes and a root "complete" marker. */
+int lm_io_snapshots_write(const char *path, int n, const int *trial, const void *const *data,
+                          const size_t *bytes);
+/* Not collective: the trial ids in a complete snapshots file (*trials malloc'd). */
+int lm_io_snapshots_list(const char *path, int **trials, int *n);
+/* Not collective: one snapshot, checked against its checksum (*data malloc'd). */
+int lm_io_snapshot_read(const char *path, int trial, void **data, size_t *n);
+
 #endif

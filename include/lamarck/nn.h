@@ -1,14 +1,15 @@
-/* The neural-network engine: training parameters, networks, SGD and the per-trial
- * trainer that workers drive epoch by epoch.
+/* The neural-network engine: training parameters, network descriptions (chains and
+ * DAGs of convolutions, pooling, batch normalization, skip connections, dense
+ * layers), SGD and the per-trial trainer that workers drive epoch by epoch.
  *
  * A network's parameters, gradients and optimizer state each live in one flat float
- * buffer (lm_trainer_params), so a snapshot is one MPI message and one
- * HDF5 dataset. Matrix products go through the kernel interface in src/nn/kernel.h,
- * implemented with oneDNN; nothing outside src/nn sees oneDNN types.
+ * buffer (lm_trainer_params), so a snapshot is one MPI message and one HDF5 dataset.
+ * Layers run on oneDNN primitives (src/nn); nothing outside src/nn sees oneDNN types.
  *
  *     lm_train_params p;
  *     lm_train_params_default(&p);
  *     lm_train_params_set(&p, "lr", 0.05, NULL);
+ *     lm_train_params_set(&p, "model", 0, "cnn");
  *     lm_trainer *t;
  *     lm_trainer_create(&p, &train, &val, seed, trial_id, &t);
  *     for (int e = 0; e < p.epochs; e++) {
@@ -16,7 +17,20 @@
  *         lm_trainer_epoch(t, &s);       // s.diverged: NaN/inf loss, a failed trial
  *     }
  *     lm_trainer_evaluate(t, &test, &loss, &acc);
+ *     size_t len = lm_trainer_snapshot_size(t);   // weights, optimizer, RNG states
+ *     lm_trainer_snapshot_save(t, buf, len);
  *     lm_trainer_destroy(&t);
+ *
+ * An architecture found by a search is a list of layer descriptions:
+ *
+ *     lm_layer_desc L[] = {
+ *         {.op = LM_OP_CONV, .out_channels = 16, .kernel = 3, .padding = -1, .relu = 1},
+ *         {.op = LM_OP_SEPCONV, .out_channels = 16, .kernel = 5, .padding = -1},
+ *         {.op = LM_OP_ADD, .inputs = {0, 1}, .n_inputs = 2},
+ *         {.op = LM_OP_GLOBAL_AVGPOOL},
+ *     };
+ *     lm_net_desc d = {L, 4, 1, 28, 28, 10};    // + a dense classifier to 10 classes
+ *     lm_trainer_create_from_desc(&d, &p, &train, &val, seed, trial_id, &t);
  */
 #ifndef LAMARCK_NN_H
 #define LAMARCK_NN_H
@@ -28,11 +42,14 @@
 #include <stdint.h>
 
 typedef enum { LM_SCHED_CONSTANT, LM_SCHED_STEP, LM_SCHED_COSINE } lm_schedule;
+typedef enum { LM_MODEL_MLP, LM_MODEL_CNN } lm_model;
 
 /* Everything a trial's training depends on. Each field is a hyperparameter that a
- * search space may set by the same name (see lm_train_params_set). */
+ * search space may set by the same name (see lm_train_params_set); the YAML section
+ * a name belongs to is lm_train_param_section(name). */
 typedef struct lm_train_params {
-    int epochs;           /* "epochs": epochs to train, >= 1 */
+    /* section "training" */
+    int epochs;           /* "epochs": epochs to train (the cosine schedule's horizon), >= 1 */
     int batch_size;       /* "batch_size": >= 1 */
     double lr;            /* "lr": base learning rate, > 0 */
     double momentum;      /* "momentum": in [0, 1) */
@@ -41,23 +58,45 @@ typedef struct lm_train_params {
     lm_schedule schedule; /* "schedule": constant, step, cosine */
     int step_size;        /* "step_size": epochs between step decays, >= 1 */
     double gamma;         /* "gamma": step decay factor, in (0, 1] */
-    int depth;            /* "depth": hidden layers of the MLP, >= 0 */
-    int width;            /* "width": units per hidden layer, >= 1 */
-    double dropout;       /* "dropout": drop probability after each hidden layer, in [0, 1) */
+    /* section "model" */
+    lm_model model;       /* "model": mlp or cnn */
+    int depth;            /* "depth": hidden dense layers (the CNN's after its convolutions), >= 0 */
+    int width;            /* "width": units per hidden dense layer, >= 1 */
+    double dropout;       /* "dropout": drop probability after each hidden dense layer, [0, 1) */
+    int conv_layers;      /* "conv_layers": CNN convolution blocks, 1..8 */
+    int filters;          /* "filters": channels of the first block, doubled after each
+                           * pooling, 1..1024 */
+    int kernel;           /* "kernel": odd convolution kernel side, 1..11 */
+    int batchnorm;        /* "batchnorm": batch normalization after each convolution */
+    /* section "preprocessing" (applied by the data module before training) */
+    lm_preprocess_params preprocess; /* "scaler", "impute", "missing_indicator", "one_hot" */
+    /* section "augmentation" (applied to each training batch of images) */
+    lm_augment_params augment; /* "crop_padding" 0..16, "flip", "cutout" 0..64,
+                                * "mixup_alpha" [0, 10], "noise_std" [0, 1],
+                                * "contrast" [0, 1], "brightness" [0, 1] */
 } lm_train_params;
 
 /* Defaults: 3 epochs, batch 128, lr 0.05, momentum 0.9, no Nesterov, no weight decay,
- * constant schedule (step 1, gamma 0.1), MLP with 2 hidden layers of 256, no dropout. */
+ * constant schedule (step 1, gamma 0.1); an MLP with 2 hidden layers of 256, no
+ * dropout; CNN settings 2 blocks of 32 filters, kernel 3, no batch normalization;
+ * lm_preprocess_params_default's preprocessing; no augmentation. */
 void lm_train_params_default(lm_train_params *p);
 
-/* Sets the parameter called name. Numeric parameters take num; "schedule" takes label
- * ("constant", "step", "cosine"); "nesterov" takes num (0/1) or label ("true"/"false").
- * Returns LM_EINVAL for an unknown name (message suggests the closest), LM_ERANGE for
- * a value outside the documented range (message says the range). */
+/* Sets the parameter called name. Numeric parameters take num; the choices
+ * ("schedule": constant, step, cosine; "model": mlp, cnn; "scaler": none,
+ * standardize, minmax; "impute": mean, median, most_frequent) take label; the
+ * booleans ("nesterov", "batchnorm", "missing_indicator", "one_hot", "flip") take
+ * num (0/1) or label ("true"/"false"). Returns LM_EINVAL for an unknown name (the
+ * message suggests the closest), LM_ERANGE for a value outside the documented range
+ * (the message says the range). */
 int lm_train_params_set(lm_train_params *p, const char *name, double num, const char *label);
 
 /* The names lm_train_params_set accepts. */
 const char *const *lm_train_params_names(int *n);
+
+/* The YAML section of a parameter name: "training", "model", "preprocessing" or
+ * "augmentation"; NULL for a name that is no parameter. */
+const char *lm_train_param_section(const char *name);
 
 /* Checks every field's range; LM_ERANGE with a message naming the field. */
 int lm_train_params_check(const lm_train_params *p);
@@ -66,14 +105,90 @@ int lm_train_params_check(const lm_train_params *p);
  * run); step schedules decay every step_size epochs of iters_per_epoch. */
 double lm_lr_at(const lm_train_params *p, long it, long iters_per_epoch, long total);
 
+/* ---- network descriptions: what search spaces emit ---- */
+
+typedef enum {
+    LM_OP_CONV,            /* 2-D convolution (+ bias): out_channels, kernel, stride,
+                            * padding, dilation, groups */
+    LM_OP_SEPCONV,         /* depthwise-separable: a depthwise kernel x kernel
+                            * convolution (stride, padding, dilation; groups = input
+                            * channels, no bias), then a 1x1 one to out_channels (+ bias) */
+    LM_OP_MAXPOOL,         /* kernel, stride (0: kernel), padding */
+    LM_OP_AVGPOOL,         /* kernel, stride (0: kernel), padding; padding excluded from
+                            * the mean */
+    LM_OP_GLOBAL_AVGPOOL,  /* mean over each channel: c x 1 x 1 */
+    LM_OP_BATCHNORM,       /* batch statistics in training (eps 1e-5), running statistics
+                            * (momentum 0.1, unbiased variance, as PyTorch) in evaluation */
+    LM_OP_RELU,
+    LM_OP_DROPOUT,         /* rate; a negative rate follows the training parameter "dropout" */
+    LM_OP_IDENTITY,
+    LM_OP_ZERO,            /* zeros of the input's channels, spatially strided by stride */
+    LM_OP_ADD,             /* sum of 2..4 inputs, shaped as the first input (out_channels 0)
+                            * or out_channels x the smallest input's height and width; an
+                            * input of another shape passes through a 1x1 convolution
+                            * (stride = its size / the output's, which must divide) */
+    LM_OP_CONCAT,          /* 1..4 inputs of the same height and width, along channels */
+    LM_OP_DENSE,           /* out_channels units over the flattened input (+ bias) */
+} lm_op;
+
+#define LM_LAYER_MAX_INPUTS 4
+#define LM_NET_MAX_LAYERS 4096
+
+/* One layer. Fields an op does not use are ignored; zero means the default noted. */
+typedef struct lm_layer_desc {
+    lm_op op;
+    int inputs[LM_LAYER_MAX_INPUTS]; /* -1: the network input; i >= 0: layer i's output,
+                                      * i less than this layer's index */
+    int n_inputs;     /* 0: one input, the previous layer's output (the network input
+                       * for layer 0) */
+    int out_channels; /* conv, sepconv: output channels; dense: units; add: see LM_OP_ADD */
+    int kernel;       /* conv, sepconv, maxpool, avgpool: square kernel side, >= 1 */
+    int stride;       /* conv, sepconv, zero: 0 means 1; pools: 0 means kernel */
+    int padding;      /* zero padding on each side; -1: dilation * (kernel - 1) / 2 ("same"
+                       * for odd kernels at stride 1) */
+    int dilation;     /* conv, sepconv: 0 means 1 */
+    int groups;       /* conv: 0 means 1; input and output channels must divide by it */
+    int relu;         /* conv, sepconv, dense: a ReLU on the output */
+    double rate;      /* dropout */
+} lm_layer_desc;
+
+/* A network: the layers in order and the sample shape. The network's output is the
+ * last layer's; lm_net_check and the trainer append the classifier, a dense layer to
+ * n_classes logits over it. Layers whose outputs never reach the last layer are
+ * dropped (they would only cost time). */
+typedef struct lm_net_desc {
+    const lm_layer_desc *layers; /* n_layers, borrowed */
+    int n_layers;                /* 0..LM_NET_MAX_LAYERS (0: a linear classifier) */
+    int in_c, in_h, in_w;        /* sample shape, >= 1 each */
+    int n_classes;               /* >= 1 */
+} lm_net_desc;
+
+/* Validates d: ops, inputs (earlier layers only, so the graph is acyclic), kernel,
+ * stride, padding and groups, and every shape along the graph; LM_EINVAL with a
+ * message naming the layer index, its op and what does not fit. Sets *params (may be
+ * NULL) to the parameter count and *flops (may be NULL) to the forward FLOPs per
+ * sample (2 x multiply-adds of convolutions and dense layers, classifier included).
+ * Allocates nothing that outlives the call; builds no primitive. */
+int lm_net_check(const lm_net_desc *d, long *params, double *flops);
+
+/* The layers of the MLP or CNN that p describes (p->model) over samples of shape
+ * c x h x w, into layers (capacity cap; LM_PARAMS_MAX_LAYERS always suffices); *n the
+ * count. MLP: depth x [dense(width) ReLU, dropout]. CNN: conv_layers x [conv(kernel,
+ * padding kernel/2) (+ batchnorm) ReLU, maxpool 2 while height and width are >= 2;
+ * filters double after each pooling], then as the MLP. Dropout layers follow the
+ * "dropout" parameter (rate -1), so lm_trainer_set_params can change it. */
+#define LM_PARAMS_MAX_LAYERS 160
+int lm_net_layers_from_params(const lm_train_params *p, int c, int h, int w, lm_layer_desc *layers,
+                              int cap, int *n);
+
 /* ---- trainer: one trial's model, optimizer and data order ---- */
 
 typedef struct lm_trainer lm_trainer;
 
 typedef struct lm_epoch_stats {
     int epoch;             /* epochs completed, 1-based after the first */
-    double train_loss;     /* mean over the epoch's samples */
-    double train_accuracy;
+    double train_loss;     /* mean over the epoch's samples (mixup: the mixed loss) */
+    double train_accuracy; /* against the samples' own labels */
     double val_loss;
     double val_accuracy;
     double seconds;        /* wall time of the epoch, training and validation */
@@ -81,30 +196,108 @@ typedef struct lm_epoch_stats {
     int diverged;          /* a loss was NaN or infinite: the trial failed */
 } lm_epoch_stats;
 
-/* Builds the model (an MLP from depth/width/dropout over train's features and
- * classes), initializes weights from (seed, trial, LM_STREAM_INIT) and prepares
- * batches. Keeps pointers to train and val (borrowed; they must outlive the trainer).
- * Allocates every buffer here: no allocation inside lm_trainer_epoch. */
+/* Builds the model that p describes (lm_net_layers_from_params over train's sample
+ * shape and classes), initializes weights from (seed, trial, LM_STREAM_INIT) as
+ * PyTorch does, and prepares batches. Keeps pointers to train and val (borrowed; they
+ * must outlive the trainer). Allocates every buffer and creates every primitive here:
+ * no allocation inside lm_trainer_epoch. Buffers are sized for batches of
+ * p->batch_size (or the larger set's size, if smaller). */
 int lm_trainer_create(const lm_train_params *p, const lm_dataset *train, const lm_dataset *val,
                       uint64_t seed, uint64_t trial, lm_trainer **out);
+
+/* As lm_trainer_create, for the network d describes (its sample shape must be
+ * train's, n_classes train's classes). p's model fields are not used; p->dropout
+ * sets the layers of rate -1. */
+int lm_trainer_create_from_desc(const lm_net_desc *d, const lm_train_params *p,
+                                const lm_dataset *train, const lm_dataset *val, uint64_t seed,
+                                uint64_t trial, lm_trainer **out);
 void lm_trainer_destroy(lm_trainer **t);
 
 /* Trains one epoch, then evaluates on the validation set. A non-finite loss sets
  * stats->diverged and returns LM_OK: divergence is a result, not an error. The epoch
  * stops at the first non-finite training loss; its losses are then NaN and its
- * accuracies 0. val may be NULL: validation figures are then NaN. */
+ * accuracies 0. val may be NULL: validation figures are then NaN. Training batches
+ * of images are augmented (lm_augment_batch, stream (seed, trial, LM_STREAM_AUGMENT))
+ * when p->augment is active; with mixup the loss is
+ * lambda CE(y) + (1 - lambda) CE(y2). Training may go on past p->epochs. */
 int lm_trainer_epoch(lm_trainer *t, lm_epoch_stats *stats);
 
-/* Mean loss and accuracy of the current model on d (evaluation mode: no dropout). */
+/* Mean loss and accuracy of the current model on d (evaluation mode: no dropout,
+ * batch normalization with running statistics). */
 int lm_trainer_evaluate(lm_trainer *t, const lm_dataset *d, double *loss, double *accuracy);
+
+/* Changes the hyperparameters that may change between epochs, keeping weights,
+ * optimizer state and RNG streams: lr, momentum, nesterov, weight_decay, schedule,
+ * step_size, gamma, epochs (the cosine horizon), dropout (the layers of rate -1),
+ * augment and batch_size. A batch size larger than the buffers hold grows them here
+ * (the only allocation after lm_trainer_create; a smaller one reuses them), creating
+ * the primitives the new batch sizes need. The schedule's position is counted in
+ * epochs done, so a new batch size or horizon continues it without a jump at an epoch
+ * boundary. Any other field differing from the trainer's (model, depth, width,
+ * conv_layers, filters, kernel, batchnorm, preprocessing) is an architecture or data
+ * change: LM_EINVAL naming it, and nothing changes. LM_ERANGE for a value out of
+ * range. */
+int lm_trainer_set_params(lm_trainer *t, const lm_train_params *p);
+
+/* The trainer's current parameters (borrowed). */
+const lm_train_params *lm_trainer_get_params(const lm_trainer *t);
 
 long lm_trainer_param_count(const lm_trainer *t);
 int lm_trainer_epochs_done(const lm_trainer *t);
+/* Mini-batch steps taken over the whole run. */
+long lm_trainer_steps(const lm_trainer *t);
+
+/* Forward FLOPs per sample (2 x multiply-adds of convolutions and dense layers; the
+ * training step costs about 3 times that). */
+double lm_trainer_flops(const lm_trainer *t);
+
+/* Inference latency: the median over repeats (1..1000) of the wall time of one
+ * evaluation-mode forward pass over batch samples (1..the trainer's batch buffers),
+ * divided by batch. Uses the first samples of the training set (cycled when there
+ * are fewer). Creates the primitives for batch on first use. */
+int lm_trainer_latency(lm_trainer *t, int batch, int repeats, double *seconds_per_sample);
 
 /* The model's flat parameter buffer (borrowed, owned by the trainer; *n set to its
- * length, lm_trainer_param_count): every layer's weights then biases, in layer order.
- * Writing it replaces the model's weights, so a snapshot is saved or restored with
- * one copy. */
+ * length, lm_trainer_param_count): every layer's weights then biases, in layer order
+ * (convolution weights as out x in/groups x kh x kw, dense as in x out). Writing it
+ * replaces the model's weights. */
 float *lm_trainer_params(lm_trainer *t, long *n);
+
+/* ---- snapshots: everything needed to continue training bitwise identically ---- */
+
+/* Bytes of a snapshot of t: a header (magic, version, architecture fingerprint,
+ * sizes), parameters, momentum, batch-normalization running statistics, the pruning
+ * mask if any, epochs done, step count and the shuffle, dropout and augmentation RNG
+ * states, and a checksum of it all. */
+size_t lm_trainer_snapshot_size(const lm_trainer *t);
+
+/* Writes the snapshot into buf (cap bytes, at least lm_trainer_snapshot_size);
+ * LM_EINVAL when cap is too small. Between epochs only (the trainer is never
+ * anywhere else when it returns). */
+int lm_trainer_snapshot_save(const lm_trainer *t, void *buf, size_t cap);
+
+/* Restores a snapshot saved from a trainer of the same architecture (built from the
+ * same description over data of the same shape), in this process or another: after
+ * it, t continues exactly as the saved trainer would have, given the same training
+ * parameters and data. t's hyperparameters are kept (set them with
+ * lm_trainer_set_params). LM_ECKPT with a message on a foreign, truncated,
+ * corrupted or mismatched snapshot; t is unchanged then. */
+int lm_trainer_snapshot_load(lm_trainer *t, const void *buf, size_t len);
+
+/* FNV-1a (64 bits) over the parameters, momentum buffers and running statistics:
+ * equal for trainers whose next epochs will be equal. */
+uint64_t lm_trainer_checksum(const lm_trainer *t);
+
+/* ---- pruning ---- */
+
+/* Global magnitude pruning: zeroes the smallest-magnitude fraction sparsity (in
+ * [0, 1)) of all weights of convolutions and dense layers (biases and batch
+ * normalization excluded), counted over all such weights together, ties broken by
+ * position. Weights pruned before stay pruned; the mask holds through further
+ * training (pruned weights and their momentum stay 0), and snapshots carry it. */
+int lm_trainer_prune(lm_trainer *t, double sparsity);
+
+/* The fraction of prunable weights currently masked (0 before any pruning). */
+double lm_trainer_sparsity(const lm_trainer *t);
 
 #endif

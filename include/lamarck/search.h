@@ -45,6 +45,11 @@ typedef struct lm_report {
     int64_t params;
     int failed;              /* the trial failed in this epoch (reason) */
     char reason[LM_REASON_MAX];
+    /* ---- cost objectives (evolution, nsga2; issue 7) ----
+     * 0 (what a zeroed report holds) or NAN: not measured. */
+    double flops;            /* floating-point operations of one forward pass, one example */
+    double latency;          /* seconds of one forward pass of one example (batch 1) */
+    /* ---- end cost objectives ---- */
 } lm_report;
 
 /* The end of a trial as the worker saw it: test metrics of the final model. */
@@ -67,7 +72,61 @@ typedef struct lm_trial {
     double t_start, t_end;   /* seconds since the run started */
     double train_seconds;    /* sum of epoch times */
     char reason[LM_REASON_MAX];
+    /* ---- lineage and cost objectives (evolution, nsga2; issue 7) ---- */
+    int parent[2];           /* trials its point was bred from; -1 where none */
+    int origin;              /* lm_origin: how its point was made */
+    uint64_t mutated;        /* bit i set: mutation changed hyperparameter i */
+    int generation;          /* 0 for sampled points; nsga2: its generation; evolution:
+                                1 + its first parent's generation */
+    double flops, latency;   /* last measured (lm_report); NAN when never measured */
+    /* ---- end lineage ---- */
+    /* ---- multi-fidelity (hyperband, sha, asha; issue 5) ---- */
+    int bracket;             /* bracket id (see the searcher); -1 when it has no brackets */
+    int rung;                /* highest rung entered, 0 the first; -1 when none */
+    /* ---- end multi-fidelity ---- */
 } lm_trial;
+
+/* ---- lineage and population snapshots (evolution, nsga2; issue 7) ---- */
+
+/* How a trial's point was made. */
+typedef enum {
+    LM_ORIGIN_SAMPLED,          /* drawn from the space's prior */
+    LM_ORIGIN_MUTATED,          /* a copy of parent[0], mutated */
+    LM_ORIGIN_CROSSED,          /* parent[0] and parent[1] crossed over */
+    LM_ORIGIN_CROSSED_MUTATED,  /* crossed over, then mutated */
+} lm_origin;
+#define LM_ORIGIN_N (LM_ORIGIN_CROSSED_MUTATED + 1)
+
+const char *lm_origin_name(lm_origin o);   /* "sampled", "mutated", "crossed", ... */
+
+/* One member of a population snapshot: searchers that keep a population record it in
+ * the table every so often, so results and checkpoints carry it without knowing the
+ * algorithm. */
+typedef struct lm_pop_row {
+    int snapshot;            /* 0, 1, ... in the order snapshots were taken */
+    int event;               /* evolution: trials ended when taken; nsga2: generation */
+    int trial_id;
+    int age;                 /* evolution: birth rank (0 for the first member ever to
+                                join, ...); nsga2: the generation that made it */
+    int front;               /* nsga2: non-dominated front (0 the first); evolution: -1 */
+    double fitness;          /* evolution: the scalar objective; nsga2: NAN */
+    double crowding;         /* nsga2: crowding distance (INFINITY at a front's ends);
+                                evolution: NAN */
+} lm_pop_row;
+
+/* ---- end lineage and population snapshots ---- */
+
+/* ---- promotions (hyperband, sha, asha; issue 5) ---- */
+
+/* A trial moved from one rung of its bracket to the next. */
+typedef struct lm_promotion {
+    double t;                /* seconds since the run started: the arrival time of the last
+                                report in the table when it was decided (NAN if none) */
+    int trial_id, bracket, from_rung, to_rung;
+    int epoch;               /* epochs it had trained when promoted */
+} lm_promotion;
+
+/* ---- end promotions ---- */
 
 typedef struct lm_curve_row {
     int trial_id, epoch;
@@ -81,6 +140,15 @@ typedef struct lm_trials {
     double *hp_store;        /* cap x n_hp */
     size_t n_curves, cap_curves;
     lm_curve_row *curves;    /* in arrival order */
+    /* ---- population snapshots (evolution, nsga2; issue 7) ---- */
+    int n_snapshots;
+    size_t n_pop, cap_pop;
+    lm_pop_row *pop;         /* every snapshot's rows, in the order taken */
+    /* ---- end population snapshots ---- */
+    /* ---- promotions (hyperband, sha, asha; issue 5) ---- */
+    size_t n_promotions, cap_promotions;
+    lm_promotion *promotions; /* in the order they were decided */
+    /* ---- end promotions ---- */
 } lm_trials;
 
 int lm_trials_init(lm_trials *t, int n_hp);
@@ -97,6 +165,21 @@ int lm_trials_best(const lm_trials *t);
 /* Saves and loads the whole table (trials and curves). */
 int lm_trials_save(const lm_trials *t, lm_state_writer *w, const char *prefix);
 int lm_trials_load(lm_trials *t, lm_state_reader *r, const char *prefix);
+/* ---- population snapshots (issue 7) ----
+ * Appends a snapshot of n members taken at event: copies rows, setting each row's
+ * snapshot to the table's next snapshot number. LM_EINVAL for a trial id outside the
+ * table; LM_ERANGE when the table would hold more than 2^26 rows in all. */
+int lm_trials_add_snapshot(lm_trials *t, int event, const lm_pop_row *rows, int n);
+/* The rows of the last snapshot: t->pop[*first .. *first + *n); *n = 0 when none. */
+void lm_trials_last_snapshot(const lm_trials *t, size_t *first, int *n);
+/* ---- end population snapshots ---- */
+/* ---- promotions (issue 5) ----
+ * Records that trial_id moves from its rung to to_rung (> its rung): appends a
+ * promotion row (time as in lm_promotion, the trial's bracket and epochs) and sets the
+ * trial's rung. LM_EINVAL for an unknown trial or a rung that does not go up;
+ * LM_ERANGE when the table would hold more than 2^26 promotions. */
+int lm_trials_add_promotion(lm_trials *t, int trial_id, int to_rung);
+/* ---- end promotions ---- */
 
 /* ---- searcher interface ---- */
 
@@ -211,6 +294,38 @@ static inline int lm_searcher_save(const lm_searcher *s, lm_state_writer *w) {
 static inline int lm_searcher_load(lm_searcher *s, lm_state_reader *r) {
     return s->ops->load(s, r);
 }
+
+/* ---- multi-fidelity plans (hyperband, sha, asha; issue 5) ----
+ * Resource = epochs. R is the most epochs a trial trains (lm_search_params.epochs). */
+
+#define LM_HB_RUNGS_MAX 32   /* s_max + 1 <= 31 for any R < 2^31 */
+
+/* One Hyperband bracket (Li et al., JMLR 2017, Algorithm 1): rung i holds n[i]
+ * configurations trained to r[i] epochs in total. */
+typedef struct lm_hb_bracket {
+    int s;                       /* halvings: the paper's bracket index */
+    int n_rungs;                 /* s + 1 */
+    int n[LM_HB_RUNGS_MAX];      /* n_i = floor(n eta^-i) */
+    int r[LM_HB_RUNGS_MAX];      /* r_i = floor(R eta^(i-s)), >= 1; r[s] = R */
+} lm_hb_bracket;
+
+/* Fills out[s] for s = 0..s_max, s_max = floor(log_eta R) computed in integers, and
+ * returns the number of brackets s_max + 1 (or a negative code). n = n[0] is
+ * ceil((s_max+1) eta^s / (s+1)) (Algorithm 1) or, with table_rounding, the paper's
+ * Table 1 floor((s_max+1)/(s+1)) eta^s. r_i rounds R eta^(i-s) down, so a rung never
+ * trains more than the paper's resource; it is exact when R is a power of eta.
+ * LM_EINVAL for R < 1 or eta < 2, LM_ERANGE when cap < s_max + 1 or a bracket would
+ * hold more than 2^24 configurations. Pure; no allocation. */
+int lm_hyperband_table(int R, int eta, int table_rounding, lm_hb_bracket *out, int cap);
+
+/* The rung resources of ASHA bracket s (Li et al., MLSys 2020, Algorithm 2, early
+ * stopping rate s): r_k = r_min eta^(s+k) while below R, then R itself as the top
+ * rung. Writes them to r (at most cap) and returns their number, or a negative code:
+ * LM_EINVAL unless 1 <= r_min <= R, eta >= 2 and s >= 0; LM_ERANGE when cap is too
+ * small. A bracket whose first resource reaches R has the single rung R. */
+int lm_asha_rungs(int R, int r_min, int eta, int s, int *r, int cap);
+
+/* ---- end multi-fidelity plans ---- */
 
 /* ---- stoppers: early-stopping rules that compose with any searcher ----
  * The controller asks the searcher, then the stopper; a STOP from either stops. */

@@ -11,12 +11,14 @@ static const char usage[] =
     "commands:\n"
     "  run [CONFIG]           run an experiment (under mpiexec; without CONFIG, the\n"
     "                         embedded quickstart on Fashion-MNIST)\n"
+    "  resume DIR             continue a checkpointed run (its DIR/config.yaml)\n"
     "  validate CONFIG...     check experiment files; exit 0 if valid, 2 if not\n"
     "  data import NAME       import a dataset from a Debian package into data/\n"
     "  report RESULTS.h5      print the best trials of a run\n"
     "\n"
     "options: --help (also after each command), --version\n"
-    "exit status: 0 ok, 1 internal error, 2 usage or config error, 3 data error\n";
+    "exit status: 0 ok, 1 internal error, 2 usage or config error, 3 data error,\n"
+    "4 stopped by SIGUSR1/SIGTERM after a checkpoint (run again to continue)\n";
 
 int lm_cli_is_help(const char *arg) { return !strcmp(arg, "-h") || !strcmp(arg, "--help"); }
 
@@ -45,7 +47,7 @@ int main(int argc, char **argv) {
         printf("lamarck %s\n", LAMARCK_VERSION);
         return 0;
     }
-    if (!strcmp(cmd, "run")) return lm_cli_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "run") || !strcmp(cmd, "resume")) return lm_cli_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "validate")) return lm_cli_validate(argc - 1, argv + 1);
     if (!strcmp(cmd, "data")) return lm_cli_data(argc - 1, argv + 1);
     if (!strcmp(cmd, "report")) return lm_cli_report(argc - 1, argv + 1);

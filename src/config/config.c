@@ -19,9 +19,11 @@ enum { S_EXPERIMENT, S_DATA, S_TRAINING, S_MODEL, S_SEARCH, S_SPACE, S_STOPPING,
 
 static const char *const sections[N_SECTIONS] = {"experiment", "data",  "training", "model",
                                                  "search",     "space", "stopping"};
-enum { E_NAME, E_SEED, E_OUTPUT, E_OVERWRITE, E_PROGRESS, E_CACHE };
-static const char *const experiment_keys[] = {"name", "seed", "output", "overwrite",
-                                              "progress_interval", "snapshot_cache_mb"};
+enum { E_NAME, E_SEED, E_OUTPUT, E_OVERWRITE, E_PROGRESS, E_CACHE, E_CKPT, E_KEEP };
+static const char *const experiment_keys[] = {"name",           "seed",
+                                              "output",         "overwrite",
+                                              "progress_interval", "snapshot_cache_mb",
+                                              "checkpoint_interval", "checkpoints_keep"};
 enum { D_DATASET, D_DIR, D_VALIDATION, D_SUBSET };
 static const char *const data_keys[] = {"dataset", "dir", "validation_fraction", "train_subset"};
 static const char *const training_keys[] = {"epochs",       "batch_size", "lr",
@@ -163,6 +165,19 @@ static int parse_experiment(const char *path, const lm__ynode *m, lm_config *c) 
         case E_OVERWRITE:
             LM_CALL(lm__yn_bool(path, v, kp, &c->overwrite));
             break;
+        case E_CKPT:
+            LM_CALL(lm__yn_number(path, v, kp, &x));
+            if (!(x >= 0 && x <= 1e7))
+                LM__CFAIL(path, v, kp, "expected seconds in [0, 1e7] (0: only at the end and "
+                                       "on signals), got %s", v->str);
+            c->checkpoint_interval = x;
+            break;
+        case E_KEEP: {
+            long long keep;
+            LM_CALL(lm__yn_integer(path, v, kp, 1, 100, &keep));
+            c->checkpoints_keep = (int)keep;
+            break;
+        }
         case E_CACHE: {
             long long mb;
             LM_CALL(lm__yn_integer(path, v, kp, 0, 1 << 20, &mb));
@@ -332,6 +347,8 @@ static int set_defaults(lm_config *c) {
     LM_CALL(set_str(&c->data_dir, env && *env ? env : "data"));
     c->progress_interval = 10;
     c->snapshot_cache_mb = 1024;
+    c->checkpoint_interval = 300;
+    c->checkpoints_keep = 2;
     c->validation_fraction = 0.1;
     c->trials = 10;
     lm_train_params_default(&c->train);

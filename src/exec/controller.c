@@ -1,8 +1,9 @@
 /* The controller's event loop on rank 0. It never waits on one worker: it polls the
  * transport for any message and sleeps with a backoff when there is none, so that a
  * rank sharing a node with workers costs them almost nothing. */
-#include "exec/controller.h"
+#include "exec/controller_impl.h"
 #include "exec/mpi_wait.h"
+#include "exec/signals.h"
 #include "lamarck/error.h"
 #include "lamarck/log.h"
 #include "lamarck/timer.h"
@@ -11,34 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Rewriting results.h5 costs little for small tables, but not nothing: bound the rate. */
-#define RESULTS_WRITE_INTERVAL 5.0
+double lm__ctl_now(const controller *c) { return lm_time_now() - c->t0; }
 
-typedef struct controller {
-    const lm_config *cfg;
-    lm_transport *tr;
-    lm_searcher *searcher;
-    lm_stopper *stopper;     /* NULL when no stopping rule */
-    lm_trials trials;
-    int *running;            /* trial id per worker, -1 when free */
-    int n_running;
-    /* Kept snapshots: for each trial id, the worker holding it (-1: none) and the
-     * checksum it reported, checked again where the trial resumes. */
-    int *holder;
-    uint64_t *kept_checksum;
-    int cap_trials;
-    long transfers, local_resumes;
-    double idle_worker_seconds, last_event;
-    int search_done;
-    long planned_trials;
-    double t0, cpu0, next_progress, last_write;
-    int dirty;
-    long epochs_done;
-    const char *results_path;
-    lm_run_info *info;
-} controller;
-
-static double now(const controller *c) { return lm_time_now() - c->t0; }
+static double now(const controller *c) { return lm__ctl_now(c); }
 
 static void format_duration(double s, char *buf, size_t cap) {
     if (!isfinite(s) || s < 0) {
@@ -77,7 +53,7 @@ static void progress(controller *c) {
     c->next_progress = el + c->cfg->progress_interval;
 }
 
-static int write_results(controller *c, int complete) {
+int lm__ctl_write_results(controller *c, int complete) {
     c->info->wall_seconds = now(c);
     c->info->rank0_cpu_seconds = lm_time_cpu() - c->cpu0;
     c->info->complete = complete;
@@ -87,7 +63,7 @@ static int write_results(controller *c, int complete) {
     return LM_OK;
 }
 
-static int ensure_trials(controller *c) {
+int lm__ctl_ensure_trials(controller *c) {
     if (c->trials.n <= c->cap_trials) return LM_OK;
     int cap = c->cap_trials ? c->cap_trials : 64;
     while (cap < c->trials.n) cap *= 2;
@@ -107,10 +83,18 @@ static int ensure_trials(controller *c) {
 /* Hands out jobs while workers are free and the searcher has some. A resumed trial goes
  * to the worker that holds its snapshot when that one is free, so that nothing moves. */
 static int dispatch(controller *c) {
-    for (int w = 0; w < c->tr->n_workers && !c->search_done; w++) {
+    for (int w = 0; w < c->tr->n_workers && !c->quiescing; w++) {
         if (c->running[w] >= 0) continue;
         lm_job job;
-        LM_CALL(lm_searcher_next_job(c->searcher, &c->trials, &job));
+        if (c->n_int > 0) {
+            /* A job a checkpoint interrupted: the searcher still counts it as running. */
+            c->n_int--;
+            job = (lm_job){LM_JOB_RESUME, c->int_trial[c->n_int], c->int_epochs[c->n_int]};
+        } else if (c->search_done) {
+            break;
+        } else {
+            LM_CALL(lm_searcher_next_job(c->searcher, &c->trials, &job));
+        }
         if (job.kind == LM_JOB_DONE) {
             c->search_done = 1;
             break;
@@ -120,7 +104,7 @@ static int dispatch(controller *c) {
                      "searcher '%s' waits while no trial is running", c->cfg->algorithm);
             break;
         }
-        LM_CALL(ensure_trials(c));
+        LM_CALL(lm__ctl_ensure_trials(c));
         lm_trial *t = lm_trials_get(&c->trials, job.trial_id);
         LM_CHECK(t, LM_EINTERNAL, "searcher returned unknown trial %d", job.trial_id);
         int target = w, holder = -1;
@@ -178,6 +162,12 @@ static int on_report(controller *c, const lm_msg *m) {
     /* The stopping rule may cut short what the searcher would continue. */
     if (!r->failed && d.kind == LM_DECIDE_CONTINUE && c->stopper)
         d = c->stopper->ops->on_report(c->stopper, &c->trials, r);
+    lm_trial *tq = lm_trials_get(&c->trials, r->trial_id);
+    if (c->quiescing && !r->failed && d.kind == LM_DECIDE_CONTINUE && tq->epochs < tq->epochs_target) {
+        /* A checkpoint is due: keep the trial's state and continue it afterwards. */
+        d.kind = LM_DECIDE_PAUSE;
+        LM_CALL(lm__ctl_interrupt(c, r->trial_id, tq->epochs_target));
+    }
     lm_log_debug("trial %d epoch %d: val_accuracy %.4f val_loss %.4f (%.2fs)", r->trial_id,
                  r->epoch, r->val_accuracy, r->val_loss, r->seconds);
     LM_CALL(c->tr->ops->decide(c->tr, m->worker, d));
@@ -203,7 +193,8 @@ static int on_final(controller *c, const lm_msg *m) {
         t->status = LM_TRIAL_PAUSED;
         c->holder[f->trial_id] = m->worker;
         c->kept_checksum[f->trial_id] = m->checksum;
-        lm_searcher_on_end(c->searcher, &c->trials, f->trial_id);
+        if (!lm__ctl_is_interrupted(c, f->trial_id))
+            lm_searcher_on_end(c->searcher, &c->trials, f->trial_id);
         LM_CALL(drop_stale(c));
         lm_log_debug("trial %d paused after %d epochs (%llu bytes kept on rank %d)", t->id,
                      t->epochs, (unsigned long long)m->bytes, lm__transport_rank(c->tr, m->worker));
@@ -226,7 +217,7 @@ static int on_final(controller *c, const lm_msg *m) {
                     lm_trial_status_name(t->status), t->epochs, t->final_val_accuracy,
                     t->best_val_accuracy, hp);
     c->dirty = 1;
-    if (now(c) - c->last_write >= RESULTS_WRITE_INTERVAL) LM_CALL(write_results(c, 0));
+    if (now(c) - c->last_write >= RESULTS_WRITE_INTERVAL) LM_CALL(lm__ctl_write_results(c, 0));
     return LM_OK;
 }
 
@@ -238,12 +229,36 @@ static long planned_trials(const lm_config *cfg) {
     return cfg->trials;
 }
 
+/* Starts a checkpoint on a signal or when the interval is up; writes it once every
+ * running trial has paused. Returns 1 when the run must stop after it. */
+static int checkpoints(controller *c) {
+    int sig = lm__signal_pending();
+    if (sig && !c->exit_after) {
+        lm_log_info("signal %d received: pausing trials at their next epoch to checkpoint and stop",
+                    sig);
+        c->quiescing = c->exit_after = 1;
+    }
+    if (!c->quiescing && c->cfg->checkpoint_interval > 0 && now(c) >= c->next_ckpt &&
+        (c->n_running > 0 || c->n_int > 0)) {
+        lm_log_debug("checkpoint due: pausing trials at their next epoch");
+        c->quiescing = 1;
+    }
+    if (!c->quiescing || c->n_running > 0) return 0;
+    LM_CALL(lm__ctl_checkpoint(c, 0));
+    c->quiescing = 0;
+    c->next_ckpt = now(c) + c->cfg->checkpoint_interval;
+    return c->exit_after;
+}
+
 static int loop(controller *c) {
     lm__backoff b;
     lm__backoff_reset(&b);
     for (;;) {
+        int stop = checkpoints(c);
+        LM_CALL(stop);
+        if (stop) return LM_EINTR;
         LM_CALL(dispatch(c));
-        if (c->n_running == 0) break;
+        if (c->n_running == 0 && c->n_int == 0 && !c->quiescing) break;
         lm_msg m;
         LM_CALL(c->tr->ops->poll(c->tr, &m));
         if (m.kind == LM_MSG_REPORT) LM_CALL(on_report(c, &m));
@@ -251,7 +266,7 @@ static int loop(controller *c) {
         if (now(c) >= c->next_progress) {
             progress(c);
             if (c->dirty && now(c) - c->last_write >= RESULTS_WRITE_INTERVAL)
-                LM_CALL(write_results(c, 0));
+                LM_CALL(lm__ctl_write_results(c, 0));
         }
         if (m.kind != LM_MSG_NONE) lm__backoff_reset(&b);
         else if (!c->tr->inline_work) lm__backoff_sleep(&b);
@@ -283,7 +298,7 @@ static void summary(controller *c) {
 }
 
 int lm__controller_run(const lm_config *cfg, lm_transport *t, const char *results_path,
-                       lm_run_info *info) {
+                       lm_run_info *info, const lm_resume *resume) {
     controller c;
     memset(&c, 0, sizeof c);
     c.cfg = cfg;
@@ -305,14 +320,27 @@ int lm__controller_run(const lm_config *cfg, lm_transport *t, const char *result
     for (int w = 0; w < t->n_workers; w++) c.running[w] = -1;
     LM_CALL_GOTO(rc, lm_searcher_create(cfg->algorithm, &sp, &c.searcher), out);
     LM_CALL_GOTO(rc, lm_stopper_create(cfg->stopping, &cfg->stopping_options, &c.stopper), out);
+    if (resume) LM_CALL_GOTO(rc, lm__ctl_restore(&c, resume), out);
     lm_log_info("%s search: %ld trials of %d epochs on %d worker%s", cfg->algorithm,
                 c.planned_trials, cfg->train.epochs, t->n_workers, t->n_workers == 1 ? "" : "s");
-    c.next_progress = cfg->progress_interval;
-    LM_CALL_GOTO(rc, loop(&c), out);
+    c.next_progress = now(&c) + cfg->progress_interval;
+    c.next_ckpt = now(&c) + cfg->checkpoint_interval;
+    rc = loop(&c);
+    if (rc == LM_EINTR) {
+        LM_CALL_GOTO(rc, lm__ctl_write_results(&c, 0), out);
+        lm_log_info("stopped after checkpoint %ld; run the same command again to continue",
+                    c.ckpt_seq);
+        rc = LM_EINTR;
+        goto out;
+    }
+    LM_CALL_GOTO(rc, rc, out);
     progress(&c);
     summary(&c);
-    LM_CALL_GOTO(rc, write_results(&c, 1), out);
+    LM_CALL_GOTO(rc, lm__ctl_write_results(&c, 1), out);
+    LM_CALL_GOTO(rc, lm__ctl_checkpoint(&c, 1), out);
 out:
+    free(c.int_trial);
+    free(c.int_epochs);
     free(c.holder);
     free(c.kept_checksum);
     lm_searcher_destroy(&c.searcher);

@@ -27,6 +27,7 @@ enum {
     LM_CTRL_RESUME = 3,  /* continue trial to epochs from its snapshot held by rank peer */
     LM_CTRL_SEND = 4,    /* send the snapshot of trial to rank peer, then forget it */
     LM_CTRL_DROP = 5,    /* forget the snapshot of trial */
+    LM_CTRL_CHECKPOINT = 6, /* join checkpoint number trial_id (collective write) */
 };
 
 #define LM_CTRL_MAX_HP 64

@@ -5,7 +5,9 @@
  * prints its message, and all return the same code. Nobody is left waiting for a peer
  * that gave up. */
 #define _POSIX_C_SOURCE 200809L
+#include "exec/checkpoint.h"
 #include "exec/controller.h"
+#include "exec/signals.h"
 #include "exec/runner.h"
 #include "exec/rundir.h"
 #include "exec/transport_mpi.h"
@@ -137,7 +139,7 @@ static int make_cache(const lm_config *c, int rank, lm_snapcache **out) {
 }
 
 static int controller(const lm_config *c, const lm_run_options *o, lm_run_data *d, int size,
-                      lm_snapcache *cache) {
+                      lm_snapcache *cache, const lm_resume *resume) {
     lm_transport *t = NULL;
     if (size == 1) LM_CALL(lm__transport_inline_create(c, d, cache, &t));
     else LM_CALL(lm__transport_mpi_create(lm_space_size(c->space), &t));
@@ -149,10 +151,86 @@ static int controller(const lm_config *c, const lm_run_options *o, lm_run_data *
     info.command_line = o->command_line ? o->command_line : "";
     info.version = o->version ? o->version : "?";
     info.n_ranks = size;
-    int rc = lm__controller_run(c, t, results, &info);
-    if (rc == LM_OK) rc = t->ops->shutdown(t);
+    int rc = lm__controller_run(c, t, results, &info, resume);
+    if (rc == LM_OK || rc == LM_EINTR) {
+        int src = t->ops->shutdown(t);
+        if (src < 0) rc = src;
+    }
     t->ops->destroy(t);
     return rc;
+}
+
+enum { MODE_NEW, MODE_RESUME, MODE_COMPLETE };
+
+/* Rank 0: a new run, or the continuation of the one whose checkpoints are in the run
+ * directory (refused when made with another config, unless allowed). */
+static int choose_mode(const lm_config *c, const lm_run_options *o, int size, int *mode,
+                       lm_state_mem **state, char *dir, size_t cap, long *seq) {
+    *mode = MODE_NEW;
+    LM_CALL(check_dataset(c));
+    if (c->overwrite) {
+        lm__ckpt_remove_all(c->output);
+    } else if (lm__ckpt_any(c->output)) {
+        LM_CALL(lm__ckpt_latest(c->output, state, dir, cap, seq));
+        lm_state_reader r = lm_state_mem_reader(*state);
+        size_t n;
+        LM_CALL(lm_state_len(&r, "exec/config", LM_DT_STR, &n));
+        char *text = malloc(n + 1);
+        LM_CHECK_ALLOC(text);
+        int rc = lm_state_get_str(&r, "exec/config", text, n + 1);
+        int same = rc == LM_OK && n == c->text_len && !memcmp(text, c->text, n);
+        free(text);
+        LM_CALL(rc);
+        if (!same && !o->resume_changed_config)
+            LM_FAIL(LM_ECONFIG,
+                    "%s holds checkpoints of a run made with a different config (see %s/config.yaml); "
+                    "pass --resume-changed-config to continue it with this one, --overwrite to start "
+                    "over, or choose another experiment.output",
+                    c->output, c->output);
+        int64_t complete = 0;
+        LM_CALL(lm_state_get_i64(&r, "exec/complete", &complete));
+        *mode = complete ? MODE_COMPLETE : MODE_RESUME;
+        if (*mode == MODE_COMPLETE) {
+            lm_log_info("the run in %s is already complete: see %s/results.h5 (--overwrite to run "
+                        "it again)",
+                        c->output, c->output);
+            return LM_OK;
+        }
+        return lm__rundir_prepare(c->output, 1, c, o->command_line, o->version, size);
+    }
+    return lm__rundir_prepare(c->output, c->overwrite, c, o->command_line, o->version, size);
+}
+
+/* Hands the checkpoint's snapshots out to the workers (round robin: the number of
+ * ranks may differ from the run that wrote them); each loads its share into its cache. */
+static int distribute(const char *dir, int size, lm_snapcache *cache, int **trial, int **worker,
+                      int *n) {
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    char path[4400];
+    snprintf(path, sizeof path, "%s/snapshots.h5", dir);
+    int rc = LM_OK;
+    *trial = *worker = NULL;
+    *n = 0;
+    if (rank == 0) rc = lm_io_snapshots_list(path, trial, n);
+    rc = agree(rc);
+    if (rc < 0) return rc;
+    MPI_Bcast(n, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (rank != 0) *trial = malloc((size_t)(*n ? *n : 1) * sizeof **trial);
+    *worker = malloc((size_t)(*n ? *n : 1) * sizeof **worker);
+    if (!*trial || !*worker) abort();
+    MPI_Bcast(*trial, *n, MPI_INT, 0, MPI_COMM_WORLD);
+    int n_workers = size > 1 ? size - 1 : 1;
+    for (int i = 0; i < *n; i++) (*worker)[i] = i % n_workers;
+    for (int i = 0; rc == LM_OK && i < *n; i++) {
+        int mine = size > 1 ? (*worker)[i] + 1 == rank : 1;
+        if (!mine) continue;
+        void *data;
+        size_t bytes;
+        rc = lm_io_snapshot_read(path, (*trial)[i], &data, &bytes);
+        if (rc == LM_OK) rc = lm__snapcache_put(cache, (*trial)[i], data, bytes);
+    }
+    return agree(rc);
 }
 
 int lm_exec_run(const lm_run_options *o) {
@@ -162,36 +240,43 @@ int lm_exec_run(const lm_run_options *o) {
     lm_config *c = NULL;
     lm_run_data d;
     memset(&d, 0, sizeof d);
+    lm_state_mem *state = NULL;
+    lm_snapcache *cache = NULL;
+    int *snap_trial = NULL, *snap_worker = NULL, n_snap = 0;
+    char dir[4200] = "";
+    long seq = 0;
+    int mode = MODE_NEW;
 
     lm_error_clear();
     int rc = load_config(o, &c);
     if (rc < 0) return rc;
+    lm__signals_install();
 
     rc = LM_OK;
-    if (rank == 0) {
-        rc = check_dataset(c);
-        if (rc == LM_OK)
-            rc = lm__rundir_prepare(c->output, c->overwrite, c, o->command_line, o->version, size);
-    }
+    if (rank == 0) rc = choose_mode(c, o, size, &mode, &state, dir, sizeof dir, &seq);
     rc = agree(rc);
     if (rc < 0) goto out;
+    MPI_Bcast(&mode, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    MPI_Bcast(dir, (int)sizeof dir, MPI_CHAR, 0, MPI_COMM_WORLD);
+    if (mode == MODE_COMPLETE) goto out;
 
     if (rank != 0 || size == 1) rc = lm__run_data_load(c, &d);
+    if (rc == LM_OK && (rank != 0 || size == 1)) rc = make_cache(c, rank, &cache);
     rc = agree(rc);
     if (rc < 0) goto out;
     if (rank == 1 || size == 1)
         lm_log_info("data: %s: %lld train, %lld validation, %lld test samples, %d classes",
                     c->dataset, (long long)d.train.n, (long long)d.val.n, (long long)d.test.n,
                     d.train.n_classes);
-
-    lm_snapcache *cache = NULL;
-    if ((rank != 0 || size == 1) && (rc = make_cache(c, rank, &cache)) < 0) {
-        lm_error_print(stderr);
-        lm_exec_abort(lm_exit_code(rc));
+    if (mode == MODE_RESUME) {
+        rc = distribute(dir, size, cache, &snap_trial, &snap_worker, &n_snap);
+        if (rc < 0) goto out;
     }
+
     if (rank == 0) {
-        rc = controller(c, o, &d, size, cache);
-        if (rc < 0) {
+        lm_resume res = {state, seq, n_snap, snap_trial, snap_worker};
+        rc = controller(c, o, &d, size, cache, mode == MODE_RESUME ? &res : NULL);
+        if (rc < 0 && rc != LM_EINTR) {
             /* Workers may be waiting for an answer that will never come. */
             lm_error_print(stderr);
             fflush(stderr);
@@ -205,8 +290,13 @@ int lm_exec_run(const lm_run_options *o) {
             lm_exec_abort(lm_exit_code(rc));
         }
     }
-    lm__snapcache_destroy(&cache);
+    /* Every rank leaves with the controller's verdict (a signal stops them all). */
+    MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
 out:
+    lm__snapcache_destroy(&cache);
+    lm_state_mem_destroy(&state);
+    free(snap_trial);
+    free(snap_worker);
     lm__run_data_free(&d);
     lm_config_destroy(&c);
     return rc;

@@ -173,6 +173,38 @@ int lm__snapcache_take(lm_snapcache *c, int trial, void **data, size_t *n) {
     return LM_OK;
 }
 
+int lm__snapcache_trials(const lm_snapcache *c, int *out, int cap) {
+    for (int i = 0; i < c->n && i < cap; i++) out[i] = c->v[i].trial;
+    return c->n;
+}
+
+int lm__snapcache_copy(lm_snapcache *c, int trial, void **data, size_t *n) {
+    int i = find(c, trial);
+    LM_CHECK(i >= 0, LM_EINTERNAL, "no snapshot of trial %d in this rank's cache", trial);
+    if (!c->v[i].data) {
+        /* Spilled: read it back and keep it in memory, as any use would. */
+        void *buf;
+        size_t len;
+        LM_CALL(lm__snapcache_take(c, trial, &buf, &len));
+        LM_CALL(lm__snapcache_put(c, trial, buf, len));
+        i = find(c, trial);
+        if (!c->v[i].data) {
+            /* Over budget even alone: it went straight back to the shard. */
+            LM_CALL(lm__snapcache_take(c, trial, data, n));
+            void *again = malloc(*n ? *n : 1);
+            LM_CHECK_ALLOC(again);
+            memcpy(again, *data, *n);
+            return lm__snapcache_put(c, trial, again, *n);
+        }
+    }
+    *data = malloc(c->v[i].n ? c->v[i].n : 1);
+    LM_CHECK_ALLOC(*data);
+    memcpy(*data, c->v[i].data, c->v[i].n);
+    *n = c->v[i].n;
+    c->v[i].used = ++c->clock;
+    return LM_OK;
+}
+
 void lm__snapcache_drop(lm_snapcache *c, int trial) {
     int i = find(c, trial);
     if (i >= 0) remove_at(c, i);

@@ -24,6 +24,11 @@ int lm__snapcache_take(lm_snapcache *c, int trial, void **data, size_t *n);
 /* Forgets trial's snapshot, if any. */
 void lm__snapcache_drop(lm_snapcache *c, int trial);
 
+/* The trials held, up to cap of them (returns how many are held). */
+int lm__snapcache_trials(const lm_snapcache *c, int *out, int cap);
+/* A copy of trial's snapshot (malloc'd, the caller's), the cache unchanged. */
+int lm__snapcache_copy(lm_snapcache *c, int trial, void **data, size_t *n);
+
 typedef struct lm_snapcache_stats {
     int entries, spilled;
     size_t bytes_in_memory;

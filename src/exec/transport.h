@@ -34,6 +34,8 @@ typedef struct lm_transport_ops {
     int (*decide)(lm_transport *t, int worker, lm_decision d);
     /* Tells holder to forget its snapshot of trial. */
     int (*drop)(lm_transport *t, int holder, int trial);
+    /* Tells every worker to join checkpoint seq (a collective write that follows). */
+    int (*begin_checkpoint)(lm_transport *t, long seq);
     /* Tells every worker the run is over. */
     int (*shutdown)(lm_transport *t);
     void (*destroy)(lm_transport *t);
@@ -43,6 +45,7 @@ struct lm_transport {
     const lm_transport_ops *ops;
     int n_workers;
     int inline_work;         /* poll does the training itself: never sleep on NONE */
+    struct lm_snapcache *local_cache; /* snapshots kept on this rank (inline), else NULL */
 };
 
 /* Worker index -> MPI rank, for records (the inline worker is rank 0). */

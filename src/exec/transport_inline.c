@@ -119,8 +119,13 @@ static void in_destroy(lm_transport *t) {
     free(t);
 }
 
-static const lm_transport_ops inline_ops = {in_start,    in_poll,   in_decide,
-                                            in_drop,     in_shutdown, in_destroy};
+static int in_begin_checkpoint(lm_transport *t, long seq) {
+    (void)t, (void)seq; /* the cache is this rank's: the controller writes it itself */
+    return LM_OK;
+}
+
+static const lm_transport_ops inline_ops = {in_start, in_poll,            in_decide,  in_drop,
+                                            in_begin_checkpoint, in_shutdown, in_destroy};
 
 int lm__transport_inline_create(const lm_config *c, const lm_run_data *d, lm_snapcache *cache,
                                 lm_transport **out) {
@@ -132,6 +137,7 @@ int lm__transport_inline_create(const lm_config *c, const lm_run_data *d, lm_sna
     it->config = c;
     it->data = d;
     it->cache = cache;
+    it->base.local_cache = cache;
     *out = &it->base;
     return LM_OK;
 }

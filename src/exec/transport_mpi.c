@@ -107,6 +107,15 @@ static int mpi_decide(lm_transport *t, int worker, lm_decision d) {
     return LM_OK;
 }
 
+static int mpi_begin_checkpoint(lm_transport *t, long seq) {
+    lm_ctrl_msg msg;
+    memset(&msg, 0, sizeof msg);
+    msg.kind = LM_CTRL_CHECKPOINT;
+    msg.trial_id = (int32_t)seq;
+    for (int w = 0; w < t->n_workers; w++) LM_CALL(send_ctrl((mpi_transport *)t, w, &msg));
+    return LM_OK;
+}
+
 static int mpi_shutdown(lm_transport *t) {
     mpi_transport *m = (mpi_transport *)t;
     lm_ctrl_msg msg;
@@ -128,8 +137,8 @@ static void mpi_destroy(lm_transport *t) {
     free(m);
 }
 
-static const lm_transport_ops mpi_ops = {mpi_start, mpi_poll, mpi_decide, mpi_drop,
-                                         mpi_shutdown, mpi_destroy};
+static const lm_transport_ops mpi_ops = {mpi_start,            mpi_poll,     mpi_decide, mpi_drop,
+                                         mpi_begin_checkpoint, mpi_shutdown, mpi_destroy};
 
 int lm__transport_mpi_create(int n_hp, lm_transport **out) {
     int size;

@@ -4,6 +4,7 @@
  * another worker (peer to peer) or to forget one; the sends proceed in the background
  * while it trains. An error inside one trial fails that trial with its message; the
  * worker goes on with the next job. */
+#include "exec/checkpoint.h"
 #include "exec/mpi_wait.h"
 #include "exec/protocol.h"
 #include "exec/snapcache.h"
@@ -99,7 +100,8 @@ static int pump(worker *w) {
         } else if (m.kind == LM_CTRL_DROP) {
             lm__snapcache_drop(w->cache, m.trial_id);
         } else {
-            LM_CHECK(m.kind == LM_CTRL_TRAIN || m.kind == LM_CTRL_RESUME || m.kind == LM_CTRL_EXIT,
+            LM_CHECK(m.kind == LM_CTRL_TRAIN || m.kind == LM_CTRL_RESUME || m.kind == LM_CTRL_EXIT ||
+                         m.kind == LM_CTRL_CHECKPOINT,
                      LM_EMPI, "malformed controller message (kind %d)", (int)m.kind);
             LM_CHECK(m.n_hp >= 0 && m.n_hp <= LM_CTRL_MAX_HP, LM_EMPI,
                      "malformed controller message (%d hyperparameters)", (int)m.n_hp);
@@ -267,6 +269,13 @@ int lm__worker_loop(const lm_config *c, const lm_run_data *d, lm_snapcache *cach
         lm_ctrl_msg job;
         LM_CALL_GOTO(rc, next_job(w, &job), out);
         if (job.kind == LM_CTRL_EXIT) break;
+        if (job.kind == LM_CTRL_CHECKPOINT) {
+            /* Every snapshot in flight must have landed before the caches are written. */
+            LM_CALL_GOTO(rc, finish_sends(w), out);
+            LM_CALL_GOTO(rc, lm__ckpt_write(c->output, job.trial_id, NULL, cache, c->checkpoints_keep),
+                         out);
+            continue;
+        }
         lm_log_debug("trial %d: %s to %d epochs", job.trial_id,
                      job.kind == LM_CTRL_RESUME ? "resume" : "train", job.epochs);
         LM_CALL_GOTO(rc, train_job(w, &job), out);
