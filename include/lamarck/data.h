@@ -154,7 +154,8 @@ typedef struct lm_preprocessor lm_preprocessor;
  * defaults.
  *
  * Tabular data (h = w = 1), feature by feature in order:
- *  - a numeric feature's statistics come from its observed (non-NAN) train values;
+ *  - a numeric feature's statistics come from its observed train values (NAN, and
+ *    infinities from foreign files, count as missing);
  *    a missing value becomes the mean, median (the middle value, or the mean of the
  *    two middle ones) or most frequent value (ties: the smallest); then the scaler:
  *    standardize (x - mean) / std (population std; std 0 -> 1), min-max
@@ -193,8 +194,9 @@ typedef struct lm_augment_params {
  * axis (uncovered pixels 0); cutout squares lie wholly inside the image (a side
  * larger than the image is clamped to it), at the same place in every channel;
  * contrast scales each channel around its mean; nothing is clipped (the input may be
- * standardized). Valid: crop_padding in 0..min(h, w), cutout >= 0, mixup_alpha in
- * [0, 100], noise_std >= 0, contrast in [0, 1], brightness >= 0 (LM_EINVAL). */
+ * standardized). Valid: crop_padding in 0..256 (padding beyond the image side can
+ * shift it out of view), cutout >= 0, mixup_alpha in [0, 100], noise_std >= 0,
+ * contrast in [0, 1], brightness >= 0, all finite (else LM_EINVAL). */
 
 /* Whether any augmentation is on. */
 int lm_augment_active(const lm_augment_params *a);

@@ -15,16 +15,36 @@
 #include <stdint.h>
 
 #define LM_RESULTS_SCHEMA_VERSION 1
-#define LM_DATASET_SCHEMA_VERSION 1
+#define LM_DATASET_SCHEMA_VERSION 2
 
 /* ---- dataset files ----
  * /train/X (N x C x H x W, float32, gzip), /train/y (N, int32), /test/X, /test/y,
- * root attributes: name, source, n_classes, class_names, schema_version. */
+ * root attributes: name, source, n_classes, class_names, n_missing, schema_version;
+ * tabular data adds /features: kind (uint8), n_categories (int32), names and
+ * category_names (strings; all categories of the categorical features, in feature
+ * order). The test split must describe its features as the train split does. */
 int lm_io_dataset_write(const char *path, const lm_dataset *train, const lm_dataset *test,
                         const char *source);
-/* Reads the train split (and the test split when test is not NULL). A missing file is
- * LM_ENOENT with the path in the message. */
+/* Reads the train split (and the test split when test is not NULL), with the feature
+ * descriptions, validated (a categorical feature's values are category indices or
+ * NAN). Files of schema version 1 read as all-numeric. A missing file is LM_ENOENT
+ * with the path in the message. */
 int lm_io_dataset_read(const char *path, lm_dataset *train, lm_dataset *test);
+
+/* What `lamarck data list` shows of a dataset file, read from its attributes and
+ * dimensions only (X is not read). */
+typedef struct lm_dataset_info {
+    char name[LM_DATA_NAME_MAX];
+    char source[1024];          /* as recorded at import (cut to fit) */
+    int schema_version;
+    int64_t n_train, n_test;    /* n_test 0 without a test split */
+    int c, h, w;
+    int n_classes;
+    int64_t n_numeric, n_categorical;
+    int64_t n_missing;          /* missing values in both splits; -1: not recorded */
+} lm_dataset_info;
+
+int lm_io_dataset_info(const char *path, lm_dataset_info *out);
 
 /* ---- results.h5 ---- */
 

@@ -1,5 +1,5 @@
-/* In-memory datasets: allocation, class names, subsets and the stratified
- * train/validation split. */
+/* In-memory datasets: allocation, class names, feature descriptions, subsets and
+ * the stratified train/validation split. */
 #include "lamarck/data.h"
 #include "lamarck/error.h"
 #include "lamarck/strutil.h"
@@ -47,10 +47,24 @@ int lm_dataset_alloc(lm_dataset *d, int64_t n, int c, int h, int w, int n_classe
     return LM_OK;
 }
 
-static void free_names(char **names, int n) {
+static void free_names(char **names, int64_t n) {
     if (!names) return;
-    for (int i = 0; i < n; i++) free(names[i]);
+    for (int64_t i = 0; i < n; i++) free(names[i]);
     free(names);
+}
+
+/* Frees the feature descriptions of d (features f). */
+static void free_features(lm_dataset *d, int64_t f) {
+    if (d->category_names && d->n_categories)
+        for (int64_t j = 0; j < f; j++) free_names(d->category_names[j], d->n_categories[j]);
+    free(d->category_names);
+    free(d->feature_kind);
+    free(d->n_categories);
+    free_names(d->feature_names, f);
+    d->category_names = NULL;
+    d->feature_kind = NULL;
+    d->n_categories = NULL;
+    d->feature_names = NULL;
 }
 
 void lm_dataset_free(lm_dataset *d) {
@@ -58,24 +72,153 @@ void lm_dataset_free(lm_dataset *d) {
     free(d->X);
     free(d->y);
     free_names(d->class_names, d->n_classes);
+    free_features(d, lm_dataset_features(d));
     memset(d, 0, sizeof *d);
+}
+
+/* *out = an owned copy of n strings. Fails when one is NULL or longer than
+ * LM_DATA_LABEL_MAX; what names the strings in the message. */
+static int copy_names(int64_t n, const char *const *names, const char *what, char ***out) {
+    *out = NULL;
+    LM_CHECK(n >= 0 && n <= LM_DATA_FEATURES_MAX, LM_EINVAL, "%lld %ss", (long long)n, what);
+    for (int64_t i = 0; i < n; i++)
+        LM_CHECK(names[i] && strlen(names[i]) <= LM_DATA_LABEL_MAX, LM_EINVAL, "%s %lld is %s",
+                 what, (long long)i, names[i] ? "longer than 256 bytes" : "NULL");
+    char **v = calloc((size_t)(n ? n : 1), sizeof *v);
+    LM_CHECK_ALLOC(v);
+    for (int64_t i = 0; i < n; i++)
+        if (!(v[i] = lm_strdup(names[i]))) {
+            free_names(v, n);
+            LM_FAIL(LM_ENOMEM, "out of memory");
+        }
+    *out = v;
+    return LM_OK;
 }
 
 int lm_dataset_set_class_names(lm_dataset *d, int n, const char *const *names) {
     LM_CHECK(n == d->n_classes, LM_EINVAL, "%d class names for a dataset of %d classes", n,
              d->n_classes);
-    char **v = calloc((size_t)n, sizeof *v);
-    LM_CHECK_ALLOC(v);
-    for (int i = 0; i < n; i++) {
-        v[i] = names[i] ? lm_strdup(names[i]) : NULL;
-        if (!v[i]) {
-            free_names(v, n);
-            LM_CHECK(names[i] != NULL, LM_EINVAL, "class name %d is NULL", i);
+    char **v;
+    LM_CALL(copy_names(n, names, "class name", &v));
+    free_names(d->class_names, d->n_classes);
+    d->class_names = v;
+    return LM_OK;
+}
+
+int lm_dataset_set_feature_names(lm_dataset *d, const char *const *names) {
+    int64_t f = lm_dataset_features(d);
+    char **v = NULL;
+    if (names) LM_CALL(copy_names(f, names, "feature name", &v));
+    free_names(d->feature_names, f);
+    d->feature_names = v;
+    return LM_OK;
+}
+
+int lm_dataset_set_categorical(lm_dataset *d, int64_t j, int n, const char *const *names) {
+    int64_t f = lm_dataset_features(d);
+    LM_CHECK(j >= 0 && j < f, LM_EINVAL, "feature %lld of a dataset of %lld features",
+             (long long)j, (long long)f);
+    LM_CHECK(n >= 1 && n <= LM_DATA_CATEGORIES_MAX, LM_EINVAL,
+             "feature %lld: %d categories (1..%d)", (long long)j, n, LM_DATA_CATEGORIES_MAX);
+    if (!d->feature_kind) {
+        d->feature_kind = calloc((size_t)f, sizeof *d->feature_kind);
+        d->n_categories = calloc((size_t)f, sizeof *d->n_categories);
+        d->category_names = calloc((size_t)f, sizeof *d->category_names);
+        if (!d->feature_kind || !d->n_categories || !d->category_names) {
+            free_features(d, 0);
             LM_FAIL(LM_ENOMEM, "out of memory");
         }
     }
-    free_names(d->class_names, d->n_classes);
-    d->class_names = v;
+    char **v = NULL;
+    if (names) LM_CALL(copy_names(n, names, "category name", &v));
+    free_names(d->category_names[j], d->n_categories[j]);
+    d->feature_kind[j] = LM_FEAT_CATEGORICAL;
+    d->n_categories[j] = n;
+    d->category_names[j] = v;
+    return LM_OK;
+}
+
+int lm_dataset_copy_features(lm_dataset *dst, const lm_dataset *src) {
+    int64_t f = lm_dataset_features(src);
+    LM_CHECK(lm_dataset_features(dst) == f, LM_EINVAL,
+             "copying the descriptions of %lld features to a dataset of %lld", (long long)f,
+             (long long)lm_dataset_features(dst));
+    free_features(dst, f);
+    if (src->feature_names)
+        LM_CALL(lm_dataset_set_feature_names(dst, (const char *const *)src->feature_names));
+    if (!src->feature_kind) return LM_OK;
+    for (int64_t j = 0; j < f; j++)
+        if (src->feature_kind[j] == LM_FEAT_CATEGORICAL)
+            LM_CALL(lm_dataset_set_categorical(
+                dst, j, src->n_categories[j],
+                src->category_names ? (const char *const *)src->category_names[j] : NULL));
+    /* Keep an all-numeric description as given (an array of zeros), not NULL. */
+    if (!dst->feature_kind) {
+        dst->feature_kind = calloc((size_t)f, sizeof *dst->feature_kind);
+        dst->n_categories = calloc((size_t)f, sizeof *dst->n_categories);
+        dst->category_names = calloc((size_t)f, sizeof *dst->category_names);
+        if (!dst->feature_kind || !dst->n_categories || !dst->category_names) {
+            free_features(dst, 0);
+            LM_FAIL(LM_ENOMEM, "out of memory");
+        }
+    }
+    return LM_OK;
+}
+
+int64_t lm_dataset_n_categorical(const lm_dataset *d) {
+    if (!d->feature_kind) return 0;
+    int64_t k = 0, f = lm_dataset_features(d);
+    for (int64_t j = 0; j < f; j++) k += d->feature_kind[j] == LM_FEAT_CATEGORICAL;
+    return k;
+}
+
+int lm_dataset_has_missing(const lm_dataset *d) {
+    size_t m = (size_t)d->n * (size_t)lm_dataset_features(d);
+    for (size_t i = 0; i < m; i++)
+        if (isnan(d->X[i])) return 1;
+    return 0;
+}
+
+/* Whether two optional name lists of n entries are equal (both absent, or the same
+ * strings). */
+static int same_names(char *const *a, char *const *b, int64_t n) {
+    if (!a || !b) return !a && !b;
+    for (int64_t i = 0; i < n; i++)
+        if (strcmp(a[i], b[i]) != 0) return 0;
+    return 1;
+}
+
+static int kind_of(const lm_dataset *d, int64_t j) {
+    return d->feature_kind ? d->feature_kind[j] : LM_FEAT_NUMERIC;
+}
+
+int lm_dataset_check_schema(const lm_dataset *ref, const lm_dataset *d, const char *what) {
+    LM_CHECK(d->c == ref->c && d->h == ref->h && d->w == ref->w, LM_EDATA,
+             "%s: samples of %d x %d x %d features, expected %d x %d x %d", what, d->c, d->h,
+             d->w, ref->c, ref->h, ref->w);
+    LM_CHECK(d->n_classes == ref->n_classes, LM_EDATA, "%s: %d classes, expected %d", what,
+             d->n_classes, ref->n_classes);
+    LM_CHECK(same_names(ref->class_names, d->class_names, ref->n_classes), LM_EDATA,
+             "%s: the class names differ", what);
+    int64_t f = lm_dataset_features(ref);
+    LM_CHECK(same_names(ref->feature_names, d->feature_names, f), LM_EDATA,
+             "%s: the feature names differ", what);
+    for (int64_t j = 0; j < f; j++) {
+        const char *name = ref->feature_names ? ref->feature_names[j] : "";
+        int k = kind_of(ref, j);
+        LM_CHECK(kind_of(d, j) == k, LM_EDATA, "%s: feature %lld ('%s') is %s, expected %s",
+                 what, (long long)j + 1, name, k ? "numeric" : "categorical",
+                 k ? "categorical" : "numeric");
+        if (k != LM_FEAT_CATEGORICAL) continue;
+        int nc = ref->n_categories[j];
+        LM_CHECK(d->n_categories[j] == nc, LM_EDATA,
+                 "%s: feature %lld ('%s') has %d categories, expected %d", what, (long long)j + 1,
+                 name, d->n_categories[j], nc);
+        LM_CHECK(same_names(ref->category_names ? ref->category_names[j] : NULL,
+                            d->category_names ? d->category_names[j] : NULL, nc),
+                 LM_EDATA, "%s: the categories of feature %lld ('%s') differ", what,
+                 (long long)j + 1, name);
+    }
     return LM_OK;
 }
 
@@ -91,13 +234,14 @@ int lm_dataset_subset(const lm_dataset *src, const int32_t *idx, int64_t n, lm_d
         memcpy(out->X + (size_t)i * f, src->X + (size_t)idx[i] * f, f * sizeof *out->X);
         out->y[i] = src->y[idx[i]];
     }
-    if (src->class_names) {
-        int rc = lm_dataset_set_class_names(out, src->n_classes,
-                                            (const char *const *)src->class_names);
-        if (rc < 0) {
-            lm_dataset_free(out);
-            return lm_error_trace(__FILE__, __LINE__, __func__, rc);
-        }
+    int rc = LM_OK;
+    if (src->class_names)
+        rc = lm_dataset_set_class_names(out, src->n_classes, (const char *const *)src->class_names);
+    if (rc == LM_OK && (src->feature_kind || src->feature_names))
+        rc = lm_dataset_copy_features(out, src);
+    if (rc < 0) {
+        lm_dataset_free(out);
+        return lm_error_trace(__FILE__, __LINE__, __func__, rc);
     }
     return LM_OK;
 }

@@ -189,7 +189,7 @@ void lm__ckpt_remove_all(const char *run_dir) {
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char p[4400];
+        char p[4600];
         snprintf(p, sizeof p, "%s/%s", root, e->d_name);
         remove_dir(p);
     }

@@ -34,6 +34,8 @@ int lm_exec_init(int *argc, char ***argv, int *rank, int *size) {
     /* One thread per rank unless asked otherwise: oneDNN's OpenMP threads on every rank
      * of a full node would oversubscribe it. Set before the first parallel region. */
     setenv("OMP_NUM_THREADS", "1", 0);
+    /* A signal during start-up must not kill a rank before the run can checkpoint. */
+    lm__signals_install();
     int rc = MPI_Init(argc, argv);
     LM_CHECK(rc == MPI_SUCCESS, LM_EMPI, "MPI_Init failed (code %d)", rc);
     MPI_Comm_rank(MPI_COMM_WORLD, rank);
@@ -250,7 +252,6 @@ int lm_exec_run(const lm_run_options *o) {
     lm_error_clear();
     int rc = load_config(o, &c);
     if (rc < 0) return rc;
-    lm__signals_install();
 
     rc = LM_OK;
     if (rank == 0) rc = choose_mode(c, o, size, &mode, &state, dir, sizeof dir, &seq);

@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, access, rmdir */
 #include "lamarck/data.h"
 #include "lamarck/error.h"
+#include "lamarck/strutil.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -236,6 +237,76 @@ static void test_split_stratified(void **state) {
     assert_int_equal(lm_data_split_stratified(&d, 0.5, 1, &tr, &va), LM_EDATA);
     assert_non_null(strstr(lm_error_message(), "label 5"));
     lm_error_clear();
+    lm_dataset_free(&d);
+}
+
+static void test_feature_descriptions(void **state) {
+    (void)state;
+    lm_dataset d, s;
+    assert_int_equal(lm_dataset_alloc(&d, 4, 3, 1, 1, 2), LM_OK);
+    assert_null(d.feature_kind);
+    assert_int_equal(lm_dataset_n_categorical(&d), 0);
+    assert_false(lm_dataset_has_missing(&d));
+    const char *names[] = {"age", "color", "size"}, *colors[] = {"red", "green"};
+    assert_int_equal(lm_dataset_set_feature_names(&d, names), LM_OK);
+    assert_int_equal(lm_dataset_set_categorical(&d, 1, 2, colors), LM_OK);
+    assert_int_equal(lm_dataset_set_categorical(&d, 2, 5, NULL), LM_OK);
+    assert_int_equal(d.feature_kind[0], LM_FEAT_NUMERIC);
+    assert_int_equal(d.feature_kind[1], LM_FEAT_CATEGORICAL);
+    assert_int_equal(d.n_categories[0], 0);
+    assert_int_equal(d.n_categories[2], 5);
+    assert_string_equal(d.category_names[1][1], "green");
+    assert_null(d.category_names[2]);
+    assert_int_equal(lm_dataset_n_categorical(&d), 2);
+    d.X[4] = NAN;
+    assert_true(lm_dataset_has_missing(&d));
+    lm_error_clear();
+    assert_int_equal(lm_dataset_set_categorical(&d, 3, 2, NULL), LM_EINVAL);
+    assert_int_equal(lm_dataset_set_categorical(&d, 0, 0, NULL), LM_EINVAL);
+    assert_int_equal(lm_dataset_set_categorical(&d, 0, LM_DATA_CATEGORIES_MAX + 1, NULL),
+                     LM_EINVAL);
+    lm_error_clear();
+
+    /* Subsets keep the descriptions (deep copies) and match the schema. */
+    int32_t idx[] = {3, 1};
+    assert_int_equal(lm_dataset_subset(&d, idx, 2, &s), LM_OK);
+    assert_ptr_not_equal(s.feature_names, d.feature_names);
+    assert_string_equal(s.feature_names[2], "size");
+    assert_string_equal(s.category_names[1][0], "red");
+    assert_int_equal(s.n_categories[2], 5);
+    assert_int_equal(lm_dataset_check_schema(&d, &s, "subset"), LM_OK);
+    /* Each difference is named. */
+    s.n_categories[2] = 4;
+    assert_int_equal(lm_dataset_check_schema(&d, &s, "subset"), LM_EDATA);
+    assert_non_null(strstr(lm_error_message(), "subset: feature 3 ('size') has 4 categories"));
+    lm_error_clear();
+    s.n_categories[2] = 5;
+    s.feature_kind[0] = LM_FEAT_CATEGORICAL;
+    assert_int_equal(lm_dataset_check_schema(&d, &s, "subset"), LM_EDATA);
+    assert_non_null(strstr(lm_error_message(), "feature 1 ('age') is categorical, expected numeric"));
+    lm_error_clear();
+    s.feature_kind[0] = LM_FEAT_NUMERIC;
+    free(s.category_names[1][1]);
+    s.category_names[1][1] = lm_strdup("blue");
+    assert_int_equal(lm_dataset_check_schema(&d, &s, "subset"), LM_EDATA);
+    assert_non_null(strstr(lm_error_message(), "categories of feature 2 ('color') differ"));
+    lm_error_clear();
+    lm_dataset_free(&s);
+
+    /* Copying onto another dataset replaces its descriptions. */
+    lm_dataset e;
+    assert_int_equal(lm_dataset_alloc(&e, 1, 3, 1, 1, 2), LM_OK);
+    assert_int_equal(lm_dataset_set_categorical(&e, 0, 3, NULL), LM_OK);
+    assert_int_equal(lm_dataset_copy_features(&e, &d), LM_OK);
+    assert_int_equal(e.feature_kind[0], LM_FEAT_NUMERIC);
+    assert_int_equal(lm_dataset_check_schema(&d, &e, "copy"), LM_OK);
+    lm_dataset_free(&e);
+    assert_int_equal(lm_dataset_alloc(&e, 1, 2, 1, 1, 2), LM_OK);
+    assert_int_equal(lm_dataset_copy_features(&e, &d), LM_EINVAL);
+    lm_error_clear();
+    lm_dataset_free(&e);
+    assert_int_equal(lm_dataset_set_feature_names(&d, NULL), LM_OK);
+    assert_null(d.feature_names);
     lm_dataset_free(&d);
 }
 
@@ -588,6 +659,7 @@ int main(void) {
         cmocka_unit_test(test_alloc_and_names),
         cmocka_unit_test(test_subset),
         cmocka_unit_test(test_split_stratified),
+        cmocka_unit_test(test_feature_descriptions),
         cmocka_unit_test(test_batcher),
         cmocka_unit_test(test_idx_roundtrip),
         cmocka_unit_test(test_idx_errors),

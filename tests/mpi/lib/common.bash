@@ -50,3 +50,49 @@ training: {epochs: 4, batch_size: 32, lr: 0.05, momentum: 0.9}
 model: {type: mlp, depth: 1, width: 64}
 YAML
 }
+
+# same_tables A B: prints "same" when two results files hold the same trials and curves,
+# ignoring what depends on timing and placement (times, which rank ran what).
+same_tables() {
+  "$PY" - "$1" "$2" <<'PYEOF'
+import sys, h5py, numpy as np
+a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+skip = {"trials/t_start", "trials/t_end", "trials/train_seconds", "trials/worker",
+        "curves/seconds", "curves/t", "promotions/t"}
+def walk(g, p=""):
+    for k, v in g.items():
+        q = p + k
+        if isinstance(v, h5py.Group): yield from walk(v, q + "/")
+        else: yield q
+def curves_sorted(f, n):
+    o = np.lexsort((f["curves/epoch"][()], f["curves/trial"][()]))
+    return f[n][()][o]
+bad = []
+for n in sorted(set(walk(a)) | set(walk(b))):
+    if n in skip: continue
+    if n not in a or n not in b: bad.append(n + " missing"); continue
+    if n.startswith("curves/"): x, y = curves_sorted(a, n), curves_sorted(b, n)
+    else: x, y = a[n][()], b[n][()]
+    if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+        if not np.array_equal(x, y, equal_nan=True): bad.append(n)
+    elif not np.array_equal(np.asarray(x), np.asarray(y)): bad.append(n)
+print("same" if not bad else "differ: " + ", ".join(bad))
+PYEOF
+}
+
+# once FILE: prints "ok" when every trial id appears once and every (trial, epoch) curve
+# row once, epochs counting 1, 2, ... per trial.
+once() {
+  "$PY" - "$1" <<'PYEOF'
+import sys, h5py, numpy as np, collections
+f = h5py.File(sys.argv[1], "r")
+ids = f["trials/id"][()].tolist()
+rows = list(zip(f["curves/trial"][()].tolist(), f["curves/epoch"][()].tolist()))
+per = collections.defaultdict(list)
+for t, e in rows: per[t].append(e)
+ok = ids == list(range(len(ids))) and len(rows) == len(set(rows)) and \
+     all(sorted(v) == list(range(1, len(v) + 1)) for v in per.values()) and \
+     all(len(per[i]) == e for i, e in zip(ids, f["trials/epochs"][()].tolist()))
+print("ok" if ok else "bad")
+PYEOF
+}

@@ -1,0 +1,37 @@
+# A run killed with SIGKILL (every rank at once) at 10 moments in a row, each time
+# started again with the same command, ends with every trial exactly once and the same
+# tables as an uninterrupted run with the same seed.
+source "$(dirname "$0")/lib/common.bash"
+{ digits_config; cat <<YAML
+search: {algorithm: random, trials: 10}
+space:
+  lr: {type: float, low: 0.01, high: 0.1, log: true}
+  width: {type: categorical, values: [256, 512]}
+YAML
+} | sed -e 's/epochs: 4, batch_size: 32/epochs: 8, batch_size: 8/' \
+        -e 's/progress_interval: 1}/progress_interval: 1, checkpoint_interval: 0.3}/' > exp.yaml
+run_mpi 3 run exp.yaml --output ref 2> ref.log || { cat ref.log; fail "reference run"; }
+
+seed=${LAMARCK_TEST_SEED:-$RANDOM}
+echo "kill moments from seed $seed"
+RANDOM=$seed
+kills=0
+for i in $(seq 1 10); do
+  setsid "$MPIEXEC" -n 3 --oversubscribe "$LAMARCK" run exp.yaml --output killed >> killed.log 2>&1 &
+  pid=$!
+  sleep "0.$((RANDOM % 9 + 1))$((RANDOM % 10))"
+  if kill -0 $pid 2>/dev/null; then
+    kill -KILL -- -$pid 2>/dev/null || true
+    kills=$((kills + 1))
+  fi
+  wait $pid 2>/dev/null || true
+  # nothing of the killed job may linger
+  for _ in $(seq 50); do pgrep -f "lamarck run exp.yaml --output killed" >/dev/null || break; sleep 0.1; done
+done
+echo "killed $kills times"
+run_mpi 3 run exp.yaml --output killed 2>> killed.log || { tail -30 killed.log; fail "final run"; }
+[ "$(once killed/results.h5)" = ok ] || fail "a trial or curve row is missing or repeated"
+res=$(same_tables ref/results.h5 killed/results.h5)
+[ "$res" = same ] || { tail -40 killed.log; fail "killed run differs from the reference: $res"; }
+grep -q "resumed from checkpoint" killed.log || fail "never resumed from a checkpoint"
+pass "checkpoint_kill ($kills kills)"
