@@ -104,7 +104,8 @@ const char *lm_origin_name(lm_origin o);   /* "sampled", "mutated", "crossed", .
  * algorithm. */
 typedef struct lm_pop_row {
     int snapshot;            /* 0, 1, ... in the order snapshots were taken */
-    int event;               /* evolution: trials ended when taken; nsga2: generation */
+    int event;               /* trials ended when taken (evolution, steady nsga2), or the
+                                generation (generational nsga2) */
     int trial_id;
     int age;                 /* evolution: birth rank (0 for the first member ever to
                                 join, ...); nsga2: the generation that made it */

@@ -9,6 +9,14 @@
  *                     categoricals hold the choice index, labels in "choices");
  *                     the group's "names" attribute lists them in space order
  *   /curves/<column>  one row per trained epoch, sorted by trial then epoch
+ *   /promotions/<column>  multi-fidelity promotions (t, trial, bracket, from_rung,
+ *                     to_rung, epoch), in the order decided; empty without rungs
+ *   /populations/<column>  population snapshots of evolution and nsga2 (snapshot,
+ *                     event, trial, age, front, fitness, crowding), one row per member
+ *                     per snapshot, in the order taken; empty for other searchers
+ *   /pareto/trial     the final first front (attribute source says which): front 0 of
+ *                     the last snapshot with fronts (nsga2), else the non-dominated
+ *                     finished trials on val_accuracy (max) and params (min)
  *
  * Every dataset carries "units" and "description" attributes. The reader is what
  * `lamarck report` runs on files people hand it, so it checks every length, name,
@@ -16,6 +24,7 @@
 #include "io/h5util.h"
 #include "lamarck/error.h"
 #include "lamarck/io.h"
+#include "lamarck/moo.h"
 #include "lamarck/strutil.h"
 
 #include <math.h>
@@ -48,7 +57,7 @@ typedef struct trial_col {
 #define TC(field, kind, units, desc) {#field, kind, offsetof(lm_trial, field), units, desc}
 static const trial_col trial_cols[] = {
     TC(id, COL_I32, "index", "trial id: 0, 1, ... in the order trials were created"),
-    {"status", COL_STR, 0, "text", "pending, running, done, stopped or failed"},
+    {"status", COL_STR, 0, "text", "pending, running, done, stopped, failed or paused"},
     TC(worker, COL_I32, "rank", "MPI rank that trained the trial last; -1 if it never ran"),
     TC(epochs, COL_I32, "epochs", "epochs trained"),
     TC(epochs_target, COL_I32, "epochs", "epochs the trial was asked to train"),
@@ -64,6 +73,27 @@ static const trial_col trial_cols[] = {
     TC(t_end, COL_F64, "seconds", "when the trial ended, since the start of the run"),
     TC(train_seconds, COL_F64, "seconds", "sum of the wall times of its epochs"),
     {"reason", COL_STR, 0, "text", "why the trial failed or was stopped; empty otherwise"},
+    /* multi-fidelity (issue 5) */
+    TC(bracket, COL_I32, "index",
+       "Hyperband/SHA/ASHA bracket of the trial (hyperband: pass x (s_max+1) + s; sha: "
+       "pass; asha: s); -1 when the searcher has no brackets"),
+    TC(rung, COL_I32, "index",
+       "highest rung of its bracket the trial entered, 0 the first; -1 when not applicable"),
+    /* lineage and cost objectives (evolution, nsga2; issue 7) */
+    {"parent0", COL_I32, offsetof(lm_trial, parent[0]), "index",
+     "first trial this trial's point was bred from; -1 when sampled"},
+    {"parent1", COL_I32, offsetof(lm_trial, parent[1]), "index",
+     "second parent (crossover); -1 when none"},
+    TC(origin, COL_I32, "code", "how its point was made: 0 sampled, 1 mutated, 2 crossed over, "
+       "3 crossed over and mutated"),
+    TC(mutated, COL_I64, "bit mask",
+       "bit i set: the variation changed hyperparameter i (order of /trials/hp names)"),
+    TC(generation, COL_I32, "generations",
+       "0 for sampled points; nsga2: its generation; evolution: 1 + its first parent's"),
+    TC(flops, COL_F64, "operations",
+       "FLOPs of one forward pass of one example; NaN if not measured"),
+    TC(latency, COL_F64, "seconds",
+       "latency of one forward pass of one example; NaN if not measured"),
 };
 #undef TC
 #define N_TRIAL_COLS (sizeof trial_cols / sizeof *trial_cols)
@@ -262,6 +292,199 @@ done:
     return rc;
 }
 
+/* ---- writing: /promotions (hyperband, sha, asha; issue 5) ---- */
+
+typedef struct promo_col {
+    const char *name;
+    int is_int;
+    size_t offset;
+    const char *units, *description;
+} promo_col;
+
+#define PC(name, field, is_int, units, desc) {name, is_int, offsetof(lm_promotion, field), units, desc}
+static const promo_col promo_cols[] = {
+    PC("t", t, 0, "seconds",
+       "when the promotion was decided: arrival of the newest report, since the start of the run"),
+    PC("trial", trial_id, 1, "index", "the promoted trial's id (its row in /trials)"),
+    PC("bracket", bracket, 1, "index", "the trial's bracket (as /trials/bracket)"),
+    PC("from_rung", from_rung, 1, "index", "rung it left, 0 the first"),
+    PC("to_rung", to_rung, 1, "index", "rung it entered"),
+    PC("epoch", epoch, 1, "epochs", "epochs it had trained when promoted"),
+};
+#undef PC
+#define N_PROMO_COLS (sizeof promo_cols / sizeof *promo_cols)
+
+/* One row per promotion, in the order they were decided; empty for searchers without
+ * rungs. */
+static int write_promotions(lm__h5 *f, const lm_trials *t) {
+    size_t n = t->n_promotions;
+    double *buf = malloc((n ? n : 1) * sizeof *buf);
+    LM_CHECK_ALLOC(buf);
+    hid_t g = H5I_INVALID_HID, d = H5I_INVALID_HID;
+    int rc;
+    LM_CALL_GOTO(rc, lm__h5_group_create(f, f->id, "promotions", &g), done);
+    LM_CALL_GOTO(rc, lm__h5_attr_str(f, g, "description",
+                                     "multi-fidelity promotions (a trial moved up a rung of its "
+                                     "bracket), one row each, in the order decided"),
+                 done);
+    for (size_t c = 0; c < N_PROMO_COLS; c++) {
+        const promo_col *pc = &promo_cols[c];
+        for (size_t i = 0; i < n; i++) {
+            const char *p = (const char *)&t->promotions[i] + pc->offset;
+            if (pc->is_int) {
+                int v;
+                memcpy(&v, p, sizeof v);
+                ((int32_t *)buf)[i] = v;
+            } else {
+                memcpy(&buf[i], p, sizeof *buf);
+            }
+        }
+        LM_CALL_GOTO(rc, lm__h5_write_1d(f, g, pc->name, pc->is_int ? LM_DT_I32 : LM_DT_F64, n,
+                                         buf, &d), done);
+        LM_CALL_GOTO(rc, lm__h5_attr_meta(f, d, pc->units, pc->description), done);
+        lm__h5_close_id(&d);
+    }
+    rc = LM_OK;
+done:
+    lm__h5_close_id(&d);
+    lm__h5_close_id(&g);
+    free(buf);
+    return rc;
+}
+
+/* ---- writing: /populations and /pareto (evolution, nsga2; issue 7) ---- */
+
+typedef struct pop_col {
+    const char *name;
+    int is_int;
+    size_t offset;
+    const char *units, *description;
+} pop_col;
+
+#define PPC(name, field, is_int, units, desc) \
+    {name, is_int, offsetof(lm_pop_row, field), units, desc}
+static const pop_col pop_cols[] = {
+    PPC("snapshot", snapshot, 1, "index", "snapshot number, 0 the first"),
+    PPC("event", event, 1, "count",
+        "trials ended when the snapshot was taken (evolution, steady nsga2); generational "
+        "nsga2: the generation"),
+    PPC("trial", trial_id, 1, "index", "trial id of the member"),
+    PPC("age", age, 1, "count",
+        "evolution: birth rank (order of joining the population); nsga2: generation born"),
+    PPC("front", front, 1, "index", "nsga2: non-dominated front, 0 the first; evolution: -1"),
+    PPC("fitness", fitness, 0, "1", "evolution: the scalar objective; nsga2: NaN"),
+    PPC("crowding", crowding, 0, "1",
+        "nsga2: crowding distance (inf at a front's ends); evolution: NaN"),
+};
+#undef PPC
+#define N_POP_COLS (sizeof pop_cols / sizeof *pop_cols)
+
+static int write_populations(lm__h5 *f, const lm_trials *t) {
+    size_t n = t->n_pop;
+    double *buf = malloc((n ? n : 1) * sizeof *buf);
+    LM_CHECK_ALLOC(buf);
+    hid_t g = H5I_INVALID_HID, d = H5I_INVALID_HID;
+    int rc;
+    LM_CALL_GOTO(rc, lm__h5_group_create(f, f->id, "populations", &g), done);
+    LM_CALL_GOTO(rc, lm__h5_attr_str(f, g, "description",
+                                     "population snapshots (evolution, nsga2): one row per member "
+                                     "per snapshot, in the order taken"),
+                 done);
+    LM_CALL_GOTO(rc, lm__h5_attr_i64(f, g, "n_snapshots", t->n_snapshots), done);
+    for (size_t c = 0; c < N_POP_COLS; c++) {
+        const pop_col *pc = &pop_cols[c];
+        for (size_t i = 0; i < n; i++) {
+            const char *p = (const char *)&t->pop[i] + pc->offset;
+            if (pc->is_int) {
+                int v;
+                memcpy(&v, p, sizeof v);
+                ((int32_t *)buf)[i] = v;
+            } else {
+                memcpy(&buf[i], p, sizeof *buf);
+            }
+        }
+        LM_CALL_GOTO(rc, lm__h5_write_1d(f, g, pc->name, pc->is_int ? LM_DT_I32 : LM_DT_F64, n,
+                                         buf, &d), done);
+        LM_CALL_GOTO(rc, lm__h5_attr_meta(f, d, pc->units, pc->description), done);
+        lm__h5_close_id(&d);
+    }
+    rc = LM_OK;
+done:
+    lm__h5_close_id(&d);
+    lm__h5_close_id(&g);
+    free(buf);
+    return rc;
+}
+
+static int cmp_id(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The final first front into ids (*n of them) and what it was taken from. */
+static int pareto_ids(const lm_trials *t, int32_t *ids, int *n, const char **source) {
+    *n = 0;
+    size_t first;
+    int m;
+    lm_trials_last_snapshot(t, &first, &m);
+    int has_fronts = m > 0 && t->pop[first].front >= 0;
+    if (has_fronts) {
+        *source = "front 0 of the searcher's last population snapshot (objectives as configured)";
+        for (size_t k = first; k < first + (size_t)m; k++)
+            if (t->pop[k].front == 0) ids[(*n)++] = t->pop[k].trial_id;
+        qsort(ids, (size_t)*n, sizeof *ids, cmp_id);
+        return LM_OK;
+    }
+    *source = "non-dominated finished trials: best_val_accuracy (max), params (min)";
+    int k = 0;
+    for (int i = 0; i < t->n; i++) {
+        const lm_trial *tr = &t->v[i];
+        if ((tr->status == LM_TRIAL_DONE || tr->status == LM_TRIAL_STOPPED) &&
+            !isnan(tr->best_val_accuracy) && tr->params > 0)
+            ids[k++] = i;
+    }
+    if (k == 0) return LM_OK;
+    double *obj = malloc((size_t)k * 2 * sizeof *obj);
+    int *front = malloc((size_t)k * sizeof *front);
+    int rc = LM_OK;
+    if (!obj || !front) {
+        rc = lm_error_set(__FILE__, __LINE__, __func__, LM_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < k; i++) {
+        obj[2 * i] = t->v[ids[i]].best_val_accuracy;
+        obj[2 * i + 1] = (double)t->v[ids[i]].params;
+    }
+    const lm_moo_sense sense[] = {LM_MOO_MAX, LM_MOO_MIN};
+    LM_CALL_GOTO(rc, lm_moo_sort(obj, k, 2, sense, front, NULL), done);
+    for (int i = 0; i < k; i++)
+        if (front[i] == 0) ids[(*n)++] = ids[i];
+done:
+    free(obj);
+    free(front);
+    return rc;
+}
+
+static int write_pareto(lm__h5 *f, const lm_trials *t) {
+    int32_t *ids = malloc((t->n ? (size_t)t->n : 1) * sizeof *ids);
+    LM_CHECK_ALLOC(ids);
+    hid_t g = H5I_INVALID_HID, d = H5I_INVALID_HID;
+    const char *source = "";
+    int n, rc;
+    LM_CALL_GOTO(rc, pareto_ids(t, ids, &n, &source), done);
+    LM_CALL_GOTO(rc, lm__h5_group_create(f, f->id, "pareto", &g), done);
+    LM_CALL_GOTO(rc, lm__h5_attr_str(f, g, "description", "the final first Pareto front"), done);
+    LM_CALL_GOTO(rc, lm__h5_attr_str(f, g, "source", source), done);
+    LM_CALL_GOTO(rc, lm__h5_write_1d(f, g, "trial", LM_DT_I32, (size_t)n, ids, &d), done);
+    LM_CALL_GOTO(rc, lm__h5_attr_meta(f, d, "index", "trial ids of the front, ascending"), done);
+    rc = LM_OK;
+done:
+    lm__h5_close_id(&d);
+    lm__h5_close_id(&g);
+    free(ids);
+    return rc;
+}
+
 /* ---- writing: the file ---- */
 
 static int write_config(lm__h5 *f, const lm_config *c) {
@@ -288,6 +511,9 @@ static int write_all(lm__h5 *f, const lm_run_info *info, const lm_trials *t) {
     if (info->config) LM_CALL(write_config(f, info->config));
     LM_CALL(write_trials(f, info, t));
     LM_CALL(write_curves(f, t));
+    LM_CALL(write_promotions(f, t)); /* issue 5 */
+    LM_CALL(write_populations(f, t)); /* issue 7 */
+    LM_CALL(write_pareto(f, t));      /* issue 7 */
     return LM_OK;
 }
 

@@ -60,6 +60,8 @@ void lm_trials_fini(lm_trials *t) {
     free(t->v);
     free(t->hp_store);
     free(t->curves);
+    free(t->pop); /* population snapshots (issue 7) */
+    free(t->promotions); /* promotions (issue 5) */
     int n_hp = t->n_hp;
     memset(t, 0, sizeof *t);
     t->n_hp = n_hp;
@@ -117,6 +119,14 @@ static void trial_clear(lm_trial *tr, int id) {
     tr->test_loss = NAN;
     tr->t_start = NAN;
     tr->t_end = NAN;
+    /* lineage and cost objectives (issue 7) */
+    tr->parent[0] = tr->parent[1] = -1;
+    tr->origin = LM_ORIGIN_SAMPLED;
+    tr->flops = NAN;
+    tr->latency = NAN;
+    /* multi-fidelity (issue 5) */
+    tr->bracket = -1;
+    tr->rung = -1;
 }
 
 /* Adds a pending trial (worker -1, no epochs, metrics and times NAN) with a copy of the
@@ -187,6 +197,9 @@ int lm_trials_record(lm_trials *t, const lm_report *r, double now) {
     }
     if (isfinite(r->seconds) && r->seconds > 0) tr->train_seconds += r->seconds;
     if (r->params > 0) tr->params = r->params;
+    /* cost objectives (issue 7): 0 or NAN means the worker did not measure them */
+    if (isfinite(r->flops) && r->flops > 0) tr->flops = r->flops;
+    if (isfinite(r->latency) && r->latency > 0) tr->latency = r->latency;
     if (r->failed) {
         tr->status = LM_TRIAL_FAILED;
         tr->t_end = now;
@@ -266,6 +279,17 @@ static const column trial_cols[] = {
     {"t_start", LM_DT_F64, offsetof(lm_trial, t_start)},
     {"t_end", LM_DT_F64, offsetof(lm_trial, t_end)},
     {"train_seconds", LM_DT_F64, offsetof(lm_trial, train_seconds)},
+    /* lineage and cost objectives (issue 7); mutated is a uint64_t saved as i64 bits */
+    {"parent0", LM_DT_I32, offsetof(lm_trial, parent[0])},
+    {"parent1", LM_DT_I32, offsetof(lm_trial, parent[1])},
+    {"origin", LM_DT_I32, offsetof(lm_trial, origin)},
+    {"mutated", LM_DT_I64, offsetof(lm_trial, mutated)},
+    {"generation", LM_DT_I32, offsetof(lm_trial, generation)},
+    {"flops", LM_DT_F64, offsetof(lm_trial, flops)},
+    {"latency", LM_DT_F64, offsetof(lm_trial, latency)},
+    /* multi-fidelity (issue 5) */
+    {"bracket", LM_DT_I32, offsetof(lm_trial, bracket)},
+    {"rung", LM_DT_I32, offsetof(lm_trial, rung)},
 };
 
 static const column curve_cols[] = {
@@ -382,6 +406,9 @@ static int save_reasons(const lm_trials *t, lm_state_writer *w, const char *pref
     return LM_OK;
 }
 
+static int save_snapshots(const lm_trials *t, lm_state_writer *w, const char *prefix);
+static int save_promotions(const lm_trials *t, lm_state_writer *w, const char *prefix);
+
 /* Writes the whole table under prefix (see the layout at the top of this file). */
 int lm_trials_save(const lm_trials *t, lm_state_writer *w, const char *prefix) {
     LM_CHECK(t && w, LM_EINVAL, "lm_trials_save: NULL argument");
@@ -412,6 +439,8 @@ int lm_trials_save(const lm_trials *t, lm_state_writer *w, const char *prefix) {
     double none = 0;
     LM_CALL_GOTO(rc, lm_state_put(w, name, LM_DT_F64, (size_t)t->n * (size_t)t->n_hp,
                                   t->hp_store ? t->hp_store : &none), out);
+    LM_CALL_GOTO(rc, save_snapshots(t, w, prefix), out); /* issue 7 */
+    LM_CALL_GOTO(rc, save_promotions(t, w, prefix), out); /* issue 5 */
 out:
     free(scratch);
     return rc;
@@ -446,6 +475,8 @@ static int load_reasons(lm_trials *t, lm_state_reader *r, const char *prefix, in
     return LM_OK;
 }
 
+static int check_lineage(const lm_trials *t, const lm_trial *tr, const char *prefix);
+
 /* Checks what the columns cannot check by their lengths alone. */
 static int validate(const lm_trials *t, const char *prefix) {
     char name[NAME_MAX_LEN];
@@ -459,6 +490,7 @@ static int validate(const lm_trials *t, const char *prefix) {
         LM_CHECK(tr->epochs >= 0 && tr->epochs_target >= 0 && tr->worker >= -1, LM_ECKPT,
                  "checkpoint entry '%s' (or worker, epochs_target): trial %d has epochs %d, "
                  "target %d, worker %d", name, i, tr->epochs, tr->epochs_target, tr->worker);
+        LM_CALL(check_lineage(t, tr, prefix)); /* issue 7 */
     }
     for (size_t k = 0; k < t->n_curves; k++) {
         const lm_curve_row *c = &t->curves[k];
@@ -470,6 +502,9 @@ static int validate(const lm_trials *t, const char *prefix) {
     }
     return LM_OK;
 }
+
+static int load_snapshots(lm_trials *t, lm_state_reader *r, const char *prefix);
+static int load_promotions(lm_trials *t, lm_state_reader *r, const char *prefix);
 
 static int load_into(lm_trials *t, lm_state_reader *r, const char *prefix, void **scratch) {
     int64_t n_hp, n, n_curves;
@@ -505,6 +540,8 @@ static int load_into(lm_trials *t, lm_state_reader *r, const char *prefix, void 
     LM_CALL(get_exact(r, prefix, "hp", LM_DT_F64, (size_t)n * (size_t)t->n_hp,
                       "trials x hyperparameters", t->hp_store ? t->hp_store : &none));
     LM_CALL(validate(t, prefix));
+    LM_CALL(load_snapshots(t, r, prefix)); /* issue 7 */
+    LM_CALL(load_promotions(t, r, prefix)); /* issue 5 */
     return LM_OK;
 }
 
@@ -524,5 +561,242 @@ int lm_trials_load(lm_trials *t, lm_state_reader *r, const char *prefix) {
     }
     lm_trials_fini(t);
     *t = tmp;
+    return LM_OK;
+}
+
+/* ---- lineage and population snapshots (evolution, nsga2; issue 7) ----
+ *
+ * Checkpoint layout, after the rest of the table: scalars n_snapshots and n_pop (i64);
+ * one typed column per lm_pop_row field (n_pop elements each), named pop_<field>. */
+
+#define POP_MAX ((size_t)1 << 26)
+
+const char *lm_origin_name(lm_origin o) {
+    switch (o) {
+    case LM_ORIGIN_SAMPLED: return "sampled";
+    case LM_ORIGIN_MUTATED: return "mutated";
+    case LM_ORIGIN_CROSSED: return "crossed";
+    case LM_ORIGIN_CROSSED_MUTATED: return "crossed+mutated";
+    }
+    return "unknown";
+}
+
+static const column pop_cols[] = {
+    {"pop_snapshot", LM_DT_I32, offsetof(lm_pop_row, snapshot)},
+    {"pop_event", LM_DT_I32, offsetof(lm_pop_row, event)},
+    {"pop_trial", LM_DT_I32, offsetof(lm_pop_row, trial_id)},
+    {"pop_age", LM_DT_I32, offsetof(lm_pop_row, age)},
+    {"pop_front", LM_DT_I32, offsetof(lm_pop_row, front)},
+    {"pop_fitness", LM_DT_F64, offsetof(lm_pop_row, fitness)},
+    {"pop_crowding", LM_DT_F64, offsetof(lm_pop_row, crowding)},
+};
+#define N_POP_COLS (sizeof pop_cols / sizeof *pop_cols)
+
+static int reserve_pop(lm_trials *t, size_t want) {
+    if (want <= t->cap_pop) return LM_OK;
+    LM_CHECK(want <= POP_MAX, LM_ERANGE,
+             "trial table holds too many population snapshot rows (%zu at most)", POP_MAX);
+    size_t cap = t->cap_pop ? t->cap_pop : 64;
+    while (cap < want) cap = cap > POP_MAX / 2 ? POP_MAX : 2 * cap;
+    lm_pop_row *p = realloc(t->pop, cap * sizeof *p);
+    LM_CHECK_ALLOC(p);
+    t->pop = p;
+    t->cap_pop = cap;
+    return LM_OK;
+}
+
+/* Appends a snapshot; the rows' snapshot field is overwritten with its number. */
+int lm_trials_add_snapshot(lm_trials *t, int event, const lm_pop_row *rows, int n) {
+    LM_CHECK(t && (rows || n == 0) && n >= 0, LM_EINVAL, "lm_trials_add_snapshot: bad argument");
+    for (int i = 0; i < n; i++)
+        LM_CHECK(rows[i].trial_id >= 0 && rows[i].trial_id < t->n, LM_EINVAL,
+                 "population snapshot row %d names trial %d, but the table has trials 0 to %d",
+                 i, rows[i].trial_id, t->n - 1);
+    LM_CALL(reserve_pop(t, t->n_pop + (size_t)n));
+    for (int i = 0; i < n; i++) {
+        lm_pop_row *p = &t->pop[t->n_pop + (size_t)i];
+        *p = rows[i];
+        p->snapshot = t->n_snapshots;
+        p->event = event;
+    }
+    t->n_pop += (size_t)n;
+    t->n_snapshots++;
+    return LM_OK;
+}
+
+void lm_trials_last_snapshot(const lm_trials *t, size_t *first, int *n) {
+    *first = 0;
+    *n = 0;
+    if (!t || t->n_snapshots == 0) return;
+    size_t k = t->n_pop;
+    while (k > 0 && t->pop[k - 1].snapshot == t->n_snapshots - 1) k--;
+    *first = k;
+    *n = (int)(t->n_pop - k);
+}
+
+static int check_lineage(const lm_trials *t, const lm_trial *tr, const char *prefix) {
+    char name[NAME_MAX_LEN];
+    LM_CALL(entry_name(name, prefix, "origin"));
+    LM_CHECK(tr->origin >= 0 && tr->origin < LM_ORIGIN_N && tr->generation >= 0, LM_ECKPT,
+             "checkpoint entry '%s' (or generation): trial %d has origin %d, generation %d", name,
+             tr->id, tr->origin, tr->generation);
+    for (int k = 0; k < 2; k++) {
+        LM_CALL(entry_name(name, prefix, k ? "parent1" : "parent0"));
+        LM_CHECK(tr->parent[k] >= -1 && tr->parent[k] < t->n, LM_ECKPT,
+                 "checkpoint entry '%s': trial %d's parent is %d, but the table has trials 0 "
+                 "to %d", name, tr->id, tr->parent[k], t->n - 1);
+    }
+    return LM_OK;
+}
+
+static int save_snapshots(const lm_trials *t, lm_state_writer *w, const char *prefix) {
+    char name[NAME_MAX_LEN];
+    LM_CALL(entry_name(name, prefix, "n_snapshots"));
+    LM_CALL(lm_state_put_i64(w, name, t->n_snapshots));
+    LM_CALL(entry_name(name, prefix, "n_pop"));
+    LM_CALL(lm_state_put_i64(w, name, (int64_t)t->n_pop));
+    void *scratch = malloc((t->n_pop ? t->n_pop : 1) * sizeof(double));
+    LM_CHECK_ALLOC(scratch);
+    int rc = put_cols(w, prefix, pop_cols, N_POP_COLS, t->pop, sizeof *t->pop, t->n_pop, scratch);
+    free(scratch);
+    LM_CALL(rc);
+    return LM_OK;
+}
+
+/* Rows must name trials of the table and come in snapshot order (an empty snapshot
+ * has no rows, so numbers may skip). */
+static int check_snapshots(const lm_trials *t, const char *prefix) {
+    char name[NAME_MAX_LEN], trial[NAME_MAX_LEN];
+    LM_CALL(entry_name(name, prefix, "pop_snapshot"));
+    LM_CALL(entry_name(trial, prefix, "pop_trial"));
+    for (size_t k = 0; k < t->n_pop; k++) {
+        const lm_pop_row *p = &t->pop[k];
+        int prev = k ? t->pop[k - 1].snapshot : 0;
+        LM_CHECK(p->snapshot >= prev && p->snapshot < t->n_snapshots, LM_ECKPT,
+                 "checkpoint entry '%s': row %zu is in snapshot %d, expected %d to %d", name, k,
+                 p->snapshot, prev, t->n_snapshots - 1);
+        LM_CHECK(p->trial_id >= 0 && p->trial_id < t->n, LM_ECKPT,
+                 "checkpoint entry '%s': row %zu names trial %d, but the table has trials 0 to "
+                 "%d", trial, k, p->trial_id, t->n - 1);
+    }
+    return LM_OK;
+}
+
+static int load_snapshots(lm_trials *t, lm_state_reader *r, const char *prefix) {
+    int64_t n_snap, n_pop;
+    LM_CALL(get_count(r, prefix, "n_snapshots", INT32_MAX, &n_snap));
+    LM_CALL(get_count(r, prefix, "n_pop", (int64_t)POP_MAX, &n_pop));
+    LM_CALL(reserve_pop(t, (size_t)n_pop));
+    t->n_snapshots = (int)n_snap;
+    t->n_pop = (size_t)n_pop;
+    void *scratch = malloc((n_pop ? (size_t)n_pop : 1) * sizeof(double));
+    LM_CHECK_ALLOC(scratch);
+    int rc = get_cols(r, prefix, pop_cols, N_POP_COLS, t->pop, sizeof *t->pop, t->n_pop,
+                      "one per population row", scratch);
+    free(scratch);
+    LM_CALL(rc);
+    LM_CALL(check_snapshots(t, prefix));
+    return LM_OK;
+}
+
+/* ---- promotions (hyperband, sha, asha; issue 5) ----
+ *
+ * Checkpoint layout, after the rest of the table: scalar n_promotions (i64); one typed
+ * column per lm_promotion field (n_promotions elements each), named promo_<field>. */
+
+#define PROMOTIONS_MAX ((size_t)1 << 26)
+
+static const column promo_cols[] = {
+    {"promo_t", LM_DT_F64, offsetof(lm_promotion, t)},
+    {"promo_trial", LM_DT_I32, offsetof(lm_promotion, trial_id)},
+    {"promo_bracket", LM_DT_I32, offsetof(lm_promotion, bracket)},
+    {"promo_from", LM_DT_I32, offsetof(lm_promotion, from_rung)},
+    {"promo_to", LM_DT_I32, offsetof(lm_promotion, to_rung)},
+    {"promo_epoch", LM_DT_I32, offsetof(lm_promotion, epoch)},
+};
+#define N_PROMO_COLS (sizeof promo_cols / sizeof *promo_cols)
+
+static int reserve_promotions(lm_trials *t, size_t want) {
+    if (want <= t->cap_promotions) return LM_OK;
+    LM_CHECK(want <= PROMOTIONS_MAX, LM_ERANGE,
+             "trial table holds too many promotions (%zu at most)", PROMOTIONS_MAX);
+    size_t cap = t->cap_promotions ? t->cap_promotions : 64;
+    while (cap < want) cap = cap > PROMOTIONS_MAX / 2 ? PROMOTIONS_MAX : 2 * cap;
+    lm_promotion *p = realloc(t->promotions, cap * sizeof *p);
+    LM_CHECK_ALLOC(p);
+    t->promotions = p;
+    t->cap_promotions = cap;
+    return LM_OK;
+}
+
+/* The time of a promotion is the arrival of the newest report: searchers have no
+ * clock, and the decision follows that report (or the end it caused). */
+int lm_trials_add_promotion(lm_trials *t, int trial_id, int to_rung) {
+    LM_CHECK(t, LM_EINVAL, "lm_trials_add_promotion: NULL table");
+    LM_CHECK(trial_id >= 0 && trial_id < t->n, LM_EINVAL,
+             "promotion of unknown trial %d (the table has trials 0 to %d)", trial_id, t->n - 1);
+    lm_trial *tr = &t->v[trial_id];
+    LM_CHECK(to_rung > tr->rung && tr->rung >= 0, LM_EINVAL,
+             "promotion of trial %d from rung %d to rung %d: rungs start at 0 and go up",
+             trial_id, tr->rung, to_rung);
+    LM_CALL(reserve_promotions(t, t->n_promotions + 1));
+    lm_promotion *p = &t->promotions[t->n_promotions++];
+    p->t = t->n_curves ? t->curves[t->n_curves - 1].t : NAN;
+    p->trial_id = trial_id;
+    p->bracket = tr->bracket;
+    p->from_rung = tr->rung;
+    p->to_rung = to_rung;
+    p->epoch = tr->epochs;
+    tr->rung = to_rung;
+    return LM_OK;
+}
+
+static int save_promotions(const lm_trials *t, lm_state_writer *w, const char *prefix) {
+    char name[NAME_MAX_LEN];
+    LM_CALL(entry_name(name, prefix, "n_promotions"));
+    LM_CALL(lm_state_put_i64(w, name, (int64_t)t->n_promotions));
+    void *scratch = malloc((t->n_promotions ? t->n_promotions : 1) * sizeof(double));
+    LM_CHECK_ALLOC(scratch);
+    int rc = put_cols(w, prefix, promo_cols, N_PROMO_COLS, t->promotions, sizeof *t->promotions,
+                      t->n_promotions, scratch);
+    free(scratch);
+    LM_CALL(rc);
+    return LM_OK;
+}
+
+/* Rows must name trials of the table and go up by at least one rung. */
+static int check_promotions(const lm_trials *t, const char *prefix) {
+    char name[NAME_MAX_LEN];
+    LM_CALL(entry_name(name, prefix, "promo_trial"));
+    for (size_t k = 0; k < t->n_promotions; k++) {
+        const lm_promotion *p = &t->promotions[k];
+        LM_CHECK(p->trial_id >= 0 && p->trial_id < t->n && p->from_rung >= 0 &&
+                     p->to_rung > p->from_rung && p->epoch >= 0,
+                 LM_ECKPT,
+                 "checkpoint entry '%s' (or promo_from, promo_to, promo_epoch): row %zu is "
+                 "trial %d from rung %d to %d at epoch %d, but the table has trials 0 to %d",
+                 name, k, p->trial_id, p->from_rung, p->to_rung, p->epoch, t->n - 1);
+    }
+    for (int i = 0; i < t->n; i++) {
+        LM_CALL(entry_name(name, prefix, "rung"));
+        LM_CHECK(t->v[i].rung >= -1 && t->v[i].bracket >= -1, LM_ECKPT,
+                 "checkpoint entry '%s' (or bracket): trial %d has rung %d, bracket %d", name, i,
+                 t->v[i].rung, t->v[i].bracket);
+    }
+    return LM_OK;
+}
+
+static int load_promotions(lm_trials *t, lm_state_reader *r, const char *prefix) {
+    int64_t n;
+    LM_CALL(get_count(r, prefix, "n_promotions", (int64_t)PROMOTIONS_MAX, &n));
+    LM_CALL(reserve_promotions(t, (size_t)n));
+    t->n_promotions = (size_t)n;
+    void *scratch = malloc((n ? (size_t)n : 1) * sizeof(double));
+    LM_CHECK_ALLOC(scratch);
+    int rc = get_cols(r, prefix, promo_cols, N_PROMO_COLS, t->promotions, sizeof *t->promotions,
+                      t->n_promotions, "one per promotion", scratch);
+    free(scratch);
+    LM_CALL(rc);
+    LM_CALL(check_promotions(t, prefix));
     return LM_OK;
 }
