@@ -15,10 +15,14 @@
 #define NAME_MAX_LEN 128
 #define PATH_MAX_LEN 4096
 
-enum { S_EXPERIMENT, S_DATA, S_TRAINING, S_MODEL, S_SEARCH, S_SPACE, S_STOPPING, N_SECTIONS };
+enum {
+    S_EXPERIMENT, S_DATA, S_TRAINING, S_MODEL, S_SEARCH, S_SPACE, S_STOPPING,
+    S_PREPROCESSING, S_AUGMENTATION, N_SECTIONS
+};
 
-static const char *const sections[N_SECTIONS] = {"experiment", "data",  "training", "model",
-                                                 "search",     "space", "stopping"};
+static const char *const sections[N_SECTIONS] = {
+    "experiment", "data",     "training",      "model",       "search",
+    "space",      "stopping", "preprocessing", "augmentation"};
 enum { E_NAME, E_SEED, E_OUTPUT, E_OVERWRITE, E_PROGRESS, E_CACHE, E_CKPT, E_KEEP };
 static const char *const experiment_keys[] = {"name",           "seed",
                                               "output",         "overwrite",
@@ -26,23 +30,43 @@ static const char *const experiment_keys[] = {"name",           "seed",
                                               "checkpoint_interval", "checkpoints_keep"};
 enum { D_DATASET, D_DIR, D_VALIDATION, D_SUBSET };
 static const char *const data_keys[] = {"dataset", "dir", "validation_fraction", "train_subset"};
-static const char *const training_keys[] = {"epochs",       "batch_size", "lr",
-                                            "momentum",     "nesterov",   "weight_decay",
-                                            "schedule",     "step_size",  "gamma"};
-static const char *const model_keys[] = {"type", "depth", "width", "dropout"};
 static const char *const search_keys[] = {"algorithm", "trials"};
 
 #define COUNT(a) ((int)(sizeof a / sizeof *a))
+#define PARAM_KEYS_MAX 64
 
-static const struct {
+static struct {
     const char *const *keys;
     int n;
-} section_keys[N_SECTIONS] = {
-    {experiment_keys, COUNT(experiment_keys)}, {data_keys, COUNT(data_keys)},
-    {training_keys, COUNT(training_keys)},     {model_keys, COUNT(model_keys)},
-    {search_keys, COUNT(search_keys)},         {NULL, 0},
-    {NULL, 0},
-};
+} section_keys[N_SECTIONS];
+
+/* The sections of training parameters list what the nn module declares, so a new
+ * parameter needs no change here; model: calls the "model" parameter "type". */
+static const char *param_keys[N_SECTIONS][PARAM_KEYS_MAX];
+
+static void init_sections(void) {
+    if (section_keys[S_EXPERIMENT].keys) return;
+    section_keys[S_EXPERIMENT].keys = experiment_keys;
+    section_keys[S_EXPERIMENT].n = COUNT(experiment_keys);
+    section_keys[S_DATA].keys = data_keys;
+    section_keys[S_DATA].n = COUNT(data_keys);
+    section_keys[S_SEARCH].keys = search_keys;
+    section_keys[S_SEARCH].n = COUNT(search_keys);
+    int n;
+    const char *const *names = lm_train_params_names(&n);
+    for (int sec = 0; sec < N_SECTIONS; sec++) {
+        int k = 0;
+        for (int i = 0; i < n && k < PARAM_KEYS_MAX; i++) {
+            const char *in = lm_train_param_section(names[i]);
+            if (!in || strcmp(in, sections[sec]) != 0) continue;
+            param_keys[sec][k++] = !strcmp(names[i], "model") ? "type" : names[i];
+        }
+        if (k) {
+            section_keys[sec].keys = param_keys[sec];
+            section_keys[sec].n = k;
+        }
+    }
+}
 
 /* The section (other than self) that has key s, or -1: "depth" under training:
  * is a slip worth naming precisely. */
@@ -235,32 +259,43 @@ static int parse_data(const char *path, const lm__ynode *m, lm_config *c) {
     return LM_OK;
 }
 
+int lm__config_set_param(lm_train_params *p, const char *name, double num, const char *label) {
+    /* Labels that read as numbers ("64", "1e-3") set numeric parameters; the others
+     * ("cosine", "true") are passed as labels. */
+    double x;
+    if (label && lm__yn_number_syntax(label, &x)) return lm_train_params_set(p, name, x, NULL);
+    return lm_train_params_set(p, name, label ? NAN : num, label);
+}
+
 /* A training or model key through lm_train_params_set, whose range message gets
  * the position and key path in front. */
 static int set_param(const char *path, const lm__ynode *v, const char *key, const char *kp,
                      lm_train_params *p) {
+    if (v->kind != LM__YN_SCALAR || lm__yn_is_null(v)) {
+        char got[128];
+        lm__yn_describe(v, got, sizeof got);
+        LM__CFAIL(path, v, kp, "expected a number, a word or true/false, got %s", got);
+    }
     double x = NAN;
     const char *label = NULL;
     int b;
-    if (!strcmp(key, "schedule")) {
-        if (v->kind != LM__YN_SCALAR || lm__yn_is_null(v)) {
-            char got[128];
-            lm__yn_describe(v, got, sizeof got);
-            LM__CFAIL(path, v, kp, "expected one of constant, step, cosine, got %s", got);
-        }
+    if (lm__yn_bool_word(v, &b)) {
+        label = b ? "true" : "false";
+    } else if (!v->plain && lm__yn_number_syntax(v->str, &x)) {
+        /* Quoted "0.1" is a string: say so rather than accept it or puzzle the user. */
+        char got[128];
+        lm__yn_describe(v, got, sizeof got);
+        LM__CFAIL(path, v, kp, "expected a number, got %s", got);
+    } else if (!v->plain || !lm__yn_number_syntax(v->str, &x)) {
         label = v->str;
-    } else if (!strcmp(key, "nesterov")) {
-        LM_CALL(lm__yn_bool(path, v, kp, &b));
-        x = b;
-    } else {
-        LM_CALL(lm__yn_number(path, v, kp, &x));
+        x = NAN;
     }
     if (lm_train_params_set(p, key, x, label) < 0) LM__CWRAP(path, v, kp);
     return LM_OK;
 }
 
 static int parse_params(const char *path, const lm__ynode *m, int sec, lm_config *c) {
-    const lm__ynode *seen[16] = {0};
+    const lm__ynode *seen[PARAM_KEYS_MAX] = {0};
     for (int i = 0; m && i < m->n; i += 2) {
         const lm__ynode *k = m->kid[i], *v = m->kid[i + 1];
         int key = find_key(path, k, sec, seen);
@@ -268,12 +303,10 @@ static int parse_params(const char *path, const lm__ynode *m, int sec, lm_config
         const char *name = section_keys[sec].keys[key];
         char kp[64];
         snprintf(kp, sizeof kp, "%s.%s", sections[sec], name);
-        if (sec == S_MODEL && key == 0) {
+        if (sec == S_MODEL && !strcmp(name, "type")) {
             const char *s;
             LM_CALL(lm__yn_string(path, v, kp, &s));
-            if (strcmp(s, "mlp") != 0)
-                LM__CFAIL(path, v, kp, "expected 'mlp' (the only model type so far), got '%.80s'",
-                          s);
+            LM_CALL(set_param(path, v, "model", kp, &c->train));
             LM_CALL(set_str(&c->model_type, s));
             continue;
         }
@@ -357,6 +390,7 @@ static int set_defaults(lm_config *c) {
 }
 
 static int parse_root(const char *path, const lm__ynode *root, lm_config *c) {
+    init_sections();
     if (!root || lm__yn_is_null(root))
         return lm__config_error(__func__, __LINE__, path, root ? root->line : 1,
                                 root ? root->col : 1, NULL,
@@ -366,8 +400,8 @@ static int parse_root(const char *path, const lm__ynode *root, lm_config *c) {
         char got[128];
         lm__yn_describe(root, got, sizeof got);
         LM__CFAIL(path, root, NULL,
-                  "expected a mapping of sections (experiment, data, training, model, search, "
-                  "space, stopping), got %s",
+                  "expected a mapping of sections (experiment, data, training, model, "
+                  "preprocessing, augmentation, search, stopping, space), got %s",
                   got);
     }
     const lm__ynode *seen[N_SECTIONS] = {0};
@@ -381,7 +415,9 @@ static int parse_root(const char *path, const lm__ynode *root, lm_config *c) {
         case S_EXPERIMENT: LM_CALL(parse_experiment(path, m, c)); break;
         case S_DATA: LM_CALL(parse_data(path, m, c)); break;
         case S_TRAINING:
-        case S_MODEL: LM_CALL(parse_params(path, m, sec, c)); break;
+        case S_MODEL:
+        case S_PREPROCESSING:
+        case S_AUGMENTATION: LM_CALL(parse_params(path, m, sec, c)); break;
         case S_SEARCH: LM_CALL(parse_search(path, m, c, &have_trials)); break;
         case S_STOPPING: LM_CALL(parse_stopping(path, m, c)); break;
         default:
@@ -499,12 +535,7 @@ int lm_config_apply(const lm_config *c, const double *x, lm_train_params *out) {
         }
         LM_CHECK(x[i] >= 0 && x[i] < h->n_choices && x[i] == floor(x[i]), LM_EINVAL,
                  "'%s': choice index %g is not in [0, %d)", h->name, x[i], h->n_choices);
-        /* Labels that read as numbers ("64", "1e-3") set numeric parameters; the
-         * others ("cosine", "true") are passed as labels. */
-        const char *label = h->choices[(int)x[i]];
-        double num = NAN;
-        if (!lm__yn_number_syntax(label, &num)) num = NAN;
-        LM_CALL(lm_train_params_set(&p, h->name, num, label));
+        LM_CALL(lm__config_set_param(&p, h->name, NAN, h->choices[(int)x[i]]));
     }
     LM_CALL(lm_train_params_check(&p));
     *out = p;

@@ -82,6 +82,9 @@ int lm__config_options(const char *path, const lm__ynode *m, const char *section
                        lm_options *o, int (*on_fixed)(void *ctx, int key, const lm__ynode *v),
                        void *ctx);
 
+/* lm_train_params_set with a label that reads as a number passed as that number. */
+int lm__config_set_param(lm_train_params *p, const char *name, double num, const char *label);
+
 /* The space: section into c->space. */
 int lm__config_space(const char *path, const lm__ynode *map, lm_space *sp);
 

@@ -50,7 +50,7 @@ static int check_value(const char *path, const lm__ynode *at, const char *kp, co
                        double num, const char *label) {
     lm_train_params scratch;
     lm_train_params_default(&scratch);
-    if (lm_train_params_set(&scratch, name, num, label) < 0) LM__CWRAP(path, at, kp);
+    if (lm__config_set_param(&scratch, name, num, label) < 0) LM__CWRAP(path, at, kp);
     return LM_OK;
 }
 

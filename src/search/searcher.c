@@ -16,11 +16,17 @@
 static const lm_searcher_ops *const registry[] = {
     &lm__random_ops,
     &lm__grid_ops,
+    &lm__hyperband_ops, &lm__sha_ops, &lm__asha_ops, /* issue 5 */
+    &lm__evolution_ops, &lm__nsga2_ops, /* issue 7 */
+    &lm__bo_ops, &lm__bohb_ops, /* issue 9 */
 };
 #define N_REGISTRY ((int)(sizeof registry / sizeof *registry))
 
 /* In registry order; a test checks that the two lists agree. */
-static const char *const names[N_REGISTRY] = {"random", "grid"};
+static const char *const names[N_REGISTRY] = {"random", "grid",
+                                               "hyperband", "sha", "asha" /* issue 5 */,
+                                               "evolution", "nsga2" /* issue 7 */,
+                                               "bo", "bohb" /* issue 9 */};
 
 const char *const *lm_searcher_names(int *n) {
     if (n) *n = N_REGISTRY;

@@ -10,6 +10,21 @@
 
 extern const lm_searcher_ops lm__random_ops;
 extern const lm_searcher_ops lm__grid_ops;
+/* multi-fidelity (issue 5): hyperband.c, asha.c; stopping rules in stop_rules.c */
+extern const lm_searcher_ops lm__hyperband_ops;
+extern const lm_searcher_ops lm__sha_ops;
+extern const lm_searcher_ops lm__asha_ops;
+extern const lm_stopper_ops lm__median_stopper_ops;
+extern const lm_stopper_ops lm__mean_stopper_ops;
+extern const lm_stopper_ops lm__last_stopper_ops;
+/* evolutionary and multi-objective (issue 7): evolution.c, nsga2.c; shared parts in
+ * evolve.h (genome.c, select.c) and moo.c */
+extern const lm_searcher_ops lm__evolution_ops;
+extern const lm_searcher_ops lm__nsga2_ops;
+/* Bayesian optimization with a GP surrogate (issue 9): bo.c; model-based Hyperband,
+ * bohb.c (shares bo.c's encoding through bo_encode.h) */
+extern const lm_searcher_ops lm__bo_ops;
+extern const lm_searcher_ops lm__bohb_ops;
 
 /* Writes "searcher/kind" (the searcher's name) and "searcher/n_hp". */
 int lm__searcher_save_header(const lm_searcher *s, int n_hp, lm_state_writer *w);

@@ -10,11 +10,12 @@
 
 static const lm_stopper_ops *const registry[] = {
     NULL, /* "none" */
+    &lm__median_stopper_ops, &lm__mean_stopper_ops, &lm__last_stopper_ops, /* issue 5 */
 };
 #define N_REGISTRY ((int)(sizeof registry / sizeof *registry))
 
 /* In registry order. */
-static const char *const names[N_REGISTRY] = {"none"};
+static const char *const names[N_REGISTRY] = {"none", "median", "mean", "last" /* issue 5 */};
 
 static const lm_option_spec no_options[] = {{0}};
 

@@ -84,7 +84,7 @@ static void test_unknown_names(void **state) {
            "unknown key 'eta'");
     EXPECT(DS "stopping: {rule: medain}\n", "f.yaml:2:18:", "stopping.rule",
            "unknown stopping rule 'medain'", "expected one of none");
-    EXPECT(DS "model: {type: cnn}\n", "f.yaml:2:15:", "model.type", "expected 'mlp'");
+    EXPECT(DS "model: {type: rnn}\n", "f.yaml:2:15:", "model.type", "rnn", "mlp, cnn");
     /* Space entries are training parameters. */
     EXPECT(DS "space:\n  lrr: {type: float, low: 0.1, high: 0.2}\n", "f.yaml:3:3:", "space.lrr:",
            "unknown training parameter 'lrr'", "(did you mean 'lr'?)", "expected one of epochs");
@@ -111,7 +111,7 @@ static void test_wrong_types(void **state) {
     EXPECT(DS "experiment: {overwrite: 1}\n", "f.yaml:2:25:", "experiment.overwrite:",
            "expected a boolean (true/false/yes/no), got '1'");
     EXPECT(DS "training: {nesterov: maybe}\n", "f.yaml:2:22:", "training.nesterov:",
-           "expected a boolean");
+           "expected true or false");
     EXPECT(DS "training: {epochs: true}\n", "f.yaml:2:20:", "expected a number, got 'true'");
     EXPECT(DS "training: {schedule: [step]}\n", "f.yaml:2:22:", "training.schedule:",
            "expected one of constant, step, cosine, got a list");
@@ -201,7 +201,7 @@ static void test_space_values(void **state) {
     EXPECT(DS "space:\n  momentum: {type: float, low: 0, high: 0.9, log: true}\n",
            "f.yaml:3:32:", "space.momentum.low:", "log: true needs low > 0, got 0");
     EXPECT(DS "space:\n  lr: {type: float, low: 0.1, high: 0.2, log: 1}\n", "f.yaml:3:47:",
-           "space.lr.log:", "expected a boolean");
+           "space.lr.log:", "expected true or false");
     EXPECT(DS "space:\n  depth: {type: int, low: 1.5, high: 3}\n", "f.yaml:3:27:",
            "space.depth.low:", "expected an integer, got 1.5");
     EXPECT(DS "space:\n  depth: {type: int, low: 1, high: 99}\n", "f.yaml:3:36:",
@@ -215,7 +215,7 @@ static void test_space_values(void **state) {
            "f.yaml:3:52:", "space.schedule.values[1]:",
            "must be one of constant, step, cosine, got 'stepp'");
     EXPECT(DS "space:\n  width: {type: categorical, values: [64, wide]}\n", "f.yaml:3:43:",
-           "space.width.values[1]:", "'width' takes a number, got 'wide'");
+           "space.width.values[1]:", "'width': expected a number, got 'wide'");
     EXPECT(DS "space:\n  width: {type: categorical, values: [64, 64]}\n", "f.yaml:3:43:",
            "space.width.values[1]:", "value '64' is listed twice");
     EXPECT(DS "space:\n  width: {type: categorical, values: []}\n", "f.yaml:3:38:",

@@ -1,0 +1,228 @@
+/* The hyperparameter genome: a point of an lm_space seen through the genome operations
+ * of evolve.h. Variation happens in unit-cube coordinates (lm_space_to_unit), where a
+ * Gaussian step means the same for a learning rate on a log scale and a dropout rate
+ * on a linear one, and decoding (lm_space_from_unit + lm_space_repair) always gives a
+ * valid point.
+ *
+ * Conditionals. An inactive gene has no value (NAN) and encodes to a fresh uniform
+ * number: a uniform unit coordinate decodes to a draw from the prior, so a mutation or
+ * crossover that switches a gene on gives it a prior value rather than its lowest. */
+#include "search/evolve.h"
+
+#include "lamarck/space.h"
+
+#include <math.h>
+#include <string.h>
+
+static const lm_space *space_of(const void *ctx) { return ctx; }
+
+static void hp_sample(const void *ctx, lm_rng *rng, double *g) {
+    lm_space_sample(space_of(ctx), rng, g);
+}
+
+static void hp_encode(const void *ctx, lm_rng *rng, const double *g, double *u) {
+    const lm_space *sp = space_of(ctx);
+    int n = lm_space_size(sp);
+    lm_space_to_unit(sp, g, u);
+    for (int i = 0; i < n; i++)
+        if (!lm_space_active(sp, g, i) || isnan(g[i])) u[i] = rng ? lm_rng_uniform(rng) : 0.5;
+}
+
+static void hp_decode(const void *ctx, const double *u, double *g) {
+    const lm_space *sp = space_of(ctx);
+    lm_space_from_unit(sp, u, g);
+    lm_space_repair(sp, g);
+}
+
+static int same_value(double a, double b) { return (isnan(a) && isnan(b)) || a == b; }
+
+static uint64_t diff_mask(int n, const double *a, const double *b) {
+    uint64_t m = 0;
+    for (int i = 0; i < n; i++)
+        if (!same_value(a[i], b[i])) m |= (uint64_t)1 << i;
+    return m;
+}
+
+/* Whether gene i can take another value at all. */
+static int changeable(const lm_hp *h) {
+    if (h->kind == LM_HP_CATEGORICAL) return h->n_choices > 1;
+    return h->high > h->low;
+}
+
+/* Reflects t into [0, 1] (a step past a bound comes back in, so bounds do not
+ * collect mass as clipping would). */
+static double reflect(double t) {
+    t = fmod(fabs(t), 2.0);
+    return t > 1 ? 2 - t : t;
+}
+
+/* Moves the unit coordinate u[i] of gene i as the contract of mutate says; x is the
+ * point u decodes to, updated. */
+static void mutate_gene(const lm_space *sp, lm_rng *rng, double sigma, int i, double *u,
+                        double *x) {
+    const lm_hp *h = lm_space_hp(sp, i);
+    int n = lm_space_size(sp);
+    double before = x[i];
+    if (h->kind == LM_HP_CATEGORICAL) {
+        /* Another choice, uniformly: a draw that may return the same one would make
+         * the mutation a no-op for small categoricals. */
+        int c = (int)floor(before + 0.5);
+        int k = (int)lm_rng_below(rng, (uint64_t)(h->n_choices - 1));
+        if (k >= c) k++;
+        u[i] = (k + 0.5) / h->n_choices;
+        hp_decode(sp, u, x);
+        return;
+    }
+    double step = sigma * lm_rng_normal(rng);
+    u[i] = reflect(u[i] + step);
+    hp_decode(sp, u, x);
+    if (h->kind == LM_HP_INT && x[i] == before) {
+        /* The step stayed inside the integer's cell: move one value its way. */
+        double v = before + (step >= 0 ? 1 : -1);
+        if (v > h->high || v < h->low) v = before - (step >= 0 ? 1 : -1);
+        double tmp[LM_HP_MAX], ut[LM_HP_MAX];
+        memcpy(tmp, x, (size_t)n * sizeof *tmp);
+        tmp[i] = v;
+        lm_space_to_unit(sp, tmp, ut);
+        u[i] = ut[i];
+        hp_decode(sp, u, x);
+    }
+}
+
+/* Decoding is exact for ints and choices but may round a float by an ulp: genes the
+ * variation did not touch get their parent's exact value back. */
+static void restore_untouched(const lm_space *sp, const double *parent, const int *touched,
+                              double *x) {
+    int n = lm_space_size(sp);
+    for (int i = 0; i < n; i++)
+        if (!touched[i] && lm_space_active(sp, parent, i) && lm_space_active(sp, x, i) &&
+            !isnan(parent[i]))
+            x[i] = parent[i];
+}
+
+static uint64_t hp_mutate(const void *ctx, lm_rng *rng, double sigma, double rate, double *g) {
+    const lm_space *sp = space_of(ctx);
+    int n = lm_space_size(sp);
+    double parent[LM_HP_MAX], u[LM_HP_MAX];
+    int cand[LM_HP_MAX], n_cand = 0, touched[LM_HP_MAX] = {0};
+    memcpy(parent, g, (size_t)n * sizeof *g);
+    for (int i = 0; i < n; i++)
+        if (lm_space_active(sp, g, i) && changeable(lm_space_hp(sp, i))) cand[n_cand++] = i;
+    if (n_cand == 0) return 0;
+    hp_encode(sp, rng, g, u);
+    double q = rate > 0 ? rate : 1.0 / n_cand;
+    int picked[LM_HP_MAX], n_picked = 0;
+    for (int j = 0; j < n_cand; j++)
+        if (lm_rng_uniform(rng) < q) picked[n_picked++] = cand[j];
+    if (n_picked == 0) picked[n_picked++] = cand[lm_rng_below(rng, (uint64_t)n_cand)];
+    for (int j = 0; j < n_picked; j++) {
+        /* An earlier pick may have switched this gene off through its condition. */
+        if (!lm_space_active(sp, g, picked[j])) continue;
+        touched[picked[j]] = 1;
+        mutate_gene(sp, rng, sigma, picked[j], u, g);
+    }
+    restore_untouched(sp, parent, touched, g);
+    return diff_mask(n, parent, g);
+}
+
+static void hp_crossover(const void *ctx, lm_rng *rng, lm__cross_kind kind, const double *a,
+                         const double *b, double *child) {
+    const lm_space *sp = space_of(ctx);
+    int n = lm_space_size(sp);
+    double ua[LM_HP_MAX], ub[LM_HP_MAX], uc[LM_HP_MAX];
+    int from_a[LM_HP_MAX];
+    hp_encode(sp, rng, a, ua);
+    hp_encode(sp, rng, b, ub);
+    /* A gene that only one parent uses is inherited from that parent whichever side
+     * the child takes it from. */
+    for (int i = 0; i < n; i++) {
+        int aa = lm_space_active(sp, a, i), ab = lm_space_active(sp, b, i);
+        if (aa && !ab) ub[i] = ua[i];
+        if (ab && !aa) ua[i] = ub[i];
+    }
+    int cut = n > 1 ? 1 + (int)lm_rng_below(rng, (uint64_t)(n - 1)) : n;
+    for (int i = 0; i < n; i++) {
+        from_a[i] = kind == LM__CROSS_ONE_POINT ? i < cut : lm_rng_uniform(rng) < 0.5;
+        uc[i] = from_a[i] ? ua[i] : ub[i];
+    }
+    hp_decode(sp, uc, child);
+    /* Exact values from the parent each gene came from (see restore_untouched). */
+    for (int i = 0; i < n; i++) {
+        const double *src = from_a[i] ? a : b;
+        if (!lm_space_active(sp, src, i) || isnan(src[i])) src = from_a[i] ? b : a;
+        if (lm_space_active(sp, child, i) && lm_space_active(sp, src, i) && !isnan(src[i]))
+            child[i] = src[i];
+    }
+}
+
+/* The mean over genes of |ua - ub| when both are active, 1 when one is, 0 when
+ * neither is. */
+static double hp_distance(const void *ctx, const double *a, const double *b) {
+    const lm_space *sp = space_of(ctx);
+    int n = lm_space_size(sp);
+    if (n == 0) return 0;
+    double ua[LM_HP_MAX], ub[LM_HP_MAX], d = 0;
+    lm_space_to_unit(sp, a, ua);
+    lm_space_to_unit(sp, b, ub);
+    for (int i = 0; i < n; i++) {
+        int aa = lm_space_active(sp, a, i) && !isnan(a[i]);
+        int ab = lm_space_active(sp, b, i) && !isnan(b[i]);
+        if (aa && ab) d += fabs(ua[i] - ub[i]);
+        else if (aa != ab) d += 1;
+    }
+    return d / n;
+}
+
+/* SplitMix64's finalizer: a good 64-bit mix for combining words. */
+static uint64_t mix(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* Hashes the repaired values, so that points equal as hyperparameters (an int held
+ * as 3.0000001, an inactive entry holding a stale number) hash equal. */
+static uint64_t hp_hash(const void *ctx, const double *g) {
+    const lm_space *sp = space_of(ctx);
+    int n = lm_space_size(sp);
+    double x[LM_HP_MAX];
+    memcpy(x, g, (size_t)n * sizeof *x);
+    lm_space_repair(sp, x);
+    uint64_t h = mix((uint64_t)n + 0x9e3779b97f4a7c15ULL);
+    for (int i = 0; i < n; i++) {
+        uint64_t bits = 0x7ff8000000000000ULL; /* one NaN for all */
+        double v = x[i] == 0 ? 0.0 : x[i];     /* -0 and 0 alike */
+        if (!isnan(v)) memcpy(&bits, &v, sizeof bits);
+        h = mix(h ^ bits) + (uint64_t)i;
+    }
+    return h;
+}
+
+static const double *hp_of_trial(const void *ctx, const lm_trials *t, int id) {
+    (void)ctx;
+    return id >= 0 && id < t->n ? t->v[id].hp : NULL;
+}
+
+static int hp_add_trial(const void *ctx, lm_trials *t, const double *g, int epochs, int *id) {
+    (void)ctx;
+    return lm_trials_add(t, g, epochs, id);
+}
+
+static const lm__genome_ops hp_ops = {
+    .name = "hyperparameters",
+    .sample = hp_sample,
+    .mutate = hp_mutate,
+    .crossover = hp_crossover,
+    .distance = hp_distance,
+    .hash = hp_hash,
+    .encode = hp_encode,
+    .decode = hp_decode,
+    .of_trial = hp_of_trial,
+    .add_trial = hp_add_trial,
+};
+
+void lm__genome_hp(const lm_space *sp, lm__genome *g) {
+    g->ops = &hp_ops;
+    g->ctx = sp;
+    g->n = lm_space_size(sp);
+}
