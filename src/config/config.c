@@ -287,6 +287,10 @@ static int set_param(const char *path, const lm__ynode *v, const char *key, cons
         lm__yn_describe(v, got, sizeof got);
         LM__CFAIL(path, v, kp, "expected a number, got %s", got);
     } else if (!v->plain || !lm__yn_number_syntax(v->str, &x)) {
+        char *end;
+        double y = strtod(v->str, &end);
+        if (v->plain && end != v->str && !*end && !isfinite(y))
+            LM__CFAIL(path, v, kp, "expected a finite number, got '%s'", v->str);
         label = v->str;
         x = NAN;
     }

@@ -114,7 +114,7 @@ static void test_wrong_types(void **state) {
            "expected true or false");
     EXPECT(DS "training: {epochs: true}\n", "f.yaml:2:20:", "expected a number, got 'true'");
     EXPECT(DS "training: {schedule: [step]}\n", "f.yaml:2:22:", "training.schedule:",
-           "expected one of constant, step, cosine, got a list");
+           "got a list");
     EXPECT("data: {dataset: [a, b]}\n", "f.yaml:1:17:", "data.dataset:", "expected a string",
            "got a list");
     EXPECT("data: {dataset: ''}\n", "f.yaml:1:17:", "data.dataset:",
@@ -201,7 +201,7 @@ static void test_space_values(void **state) {
     EXPECT(DS "space:\n  momentum: {type: float, low: 0, high: 0.9, log: true}\n",
            "f.yaml:3:32:", "space.momentum.low:", "log: true needs low > 0, got 0");
     EXPECT(DS "space:\n  lr: {type: float, low: 0.1, high: 0.2, log: 1}\n", "f.yaml:3:47:",
-           "space.lr.log:", "expected true or false");
+           "space.lr.log:", "expected a boolean");
     EXPECT(DS "space:\n  depth: {type: int, low: 1.5, high: 3}\n", "f.yaml:3:27:",
            "space.depth.low:", "expected an integer, got 1.5");
     EXPECT(DS "space:\n  depth: {type: int, low: 1, high: 99}\n", "f.yaml:3:36:",
