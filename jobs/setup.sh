@@ -12,7 +12,8 @@ root=$(pwd)
 packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
           libscalapack-openmpi-dev libopenblas-dev liblapacke-dev libdnnl-dev libyaml-dev
           libcmocka-dev zlib1g-dev dataset-fashion-mnist python3-h5py python3-numpy
-          python3-matplotlib)
+          python3-matplotlib
+          slurmctld slurmd slurm-client munge)   # a single-node Slurm for tests/slurm
 
 say() { printf '[setup] %s\n' "$*"; }
 
@@ -31,20 +32,26 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# scikit-learn's bundled digits come out of the python3-sklearn .deb without installing
-# it (and its dependencies): only the data file is needed.
-digits_csv=/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz
-if [ ! -f "$digits_csv" ]; then
-  digits_csv="$root/.deps/sklearn/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
-  if [ ! -f "$digits_csv" ]; then
-    say "extracting digits.csv.gz from the python3-sklearn package"
-    mkdir -p .deps/deb && rm -rf .deps/sklearn
-    (cd .deps/deb && rm -f python3-sklearn_*.deb &&
-     { apt-get download python3-sklearn >/dev/null 2>&1 ||
-       { ${sudo:-} apt-get update -q >/dev/null && apt-get download python3-sklearn >/dev/null; }; })
-    dpkg-deb -x .deps/deb/python3-sklearn_*.deb .deps/sklearn
-  fi
-fi
+# Dataset files come out of Debian packages without installing them (nor their
+# dependencies, such as Java for weka): scikit-learn's bundled CSVs from
+# python3-sklearn, Weka's example ARFF files from weka. Each is extracted into
+# .deps/<name>/ unless the package is installed; lamarck looks there too.
+# extract_deb PACKAGE DIR CHECK: unpacks PACKAGE's .deb into .deps/DIR unless
+# CHECK (a path inside the package) exists on the system or already under .deps/DIR.
+extract_deb() {
+  local pkg=$1 dir=$2 check=$3
+  [ -e "$check" ] || [ -e "$check.gz" ] || [ -e "$root/.deps/$dir$check" ] || [ -e "$root/.deps/$dir$check.gz" ] && return 0
+  say "extracting $dir's files from the $pkg package"
+  mkdir -p .deps/deb && rm -rf ".deps/$dir"
+  (cd .deps/deb && rm -f "${pkg}"_*.deb &&
+   { apt-get download "$pkg" >/dev/null 2>&1 ||
+     { ${sudo:-} apt-get update -q >/dev/null && apt-get download "$pkg" >/dev/null; }; })
+  dpkg-deb -x .deps/deb/"${pkg}"_*.deb ".deps/$dir"
+}
+sklearn_data=/usr/lib/python3/dist-packages/sklearn/datasets/data
+weka_examples=/usr/share/doc/weka/examples
+extract_deb python3-sklearn sklearn "$sklearn_data/wine_data.csv"
+extract_deb weka weka "$weka_examples/vote.arff"
 
 say "building (build/)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE="${LAMARCK_BUILD_TYPE:-Release}" \
@@ -52,6 +59,11 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE="${LAMARCK_BUILD_TYPE:-Release}" \
 cmake --build build -j "$(nproc)"
 
 mkdir -p data
-[ -f data/fashion-mnist.h5 ] || build/lamarck data import fashion-mnist --dir data
-[ -f data/digits.h5 ] || build/lamarck data import digits --source "$digits_csv" --dir data
-say "done: build/lamarck, data/fashion-mnist.h5, data/digits.h5"
+# lamarck finds the package files on the system or under .deps/ of this tree.
+export LAMARCK_SOURCE_DIR="$root"
+datasets=(fashion-mnist digits iris wine breast-cancer vote soybean credit-g diabetes segment
+          ionosphere glass)
+for d in "${datasets[@]}"; do
+  [ -f "data/$d.h5" ] || build/lamarck data import "$d" --dir data
+done
+say "done: build/lamarck; datasets in data/ (list them: build/lamarck data list)"
