@@ -169,8 +169,12 @@ void lm_gp_param_bounds(const lm_gp *gp, double *lo, double *hi);
 int lm_gp_set_data(lm_gp *gp, int n, const double *X, const double *y);
 /* Fits the hyperparameters to the data (which must be set) by maximizing the log
  * marginal likelihood: L-BFGS from the current values and from o.restarts random
- * starts drawn from rng, keeping the best; then refactors with every point. */
+ * starts drawn from rng, keeping the best (on a random subset of fit_max_n points
+ * when there are more); then refactors with every point. */
 int lm_gp_fit(lm_gp *gp, lm_rng *rng);
+/* lm_gp_set_data and lm_gp_fit in one, factoring the covariance of all n points once
+ * (lm_gp_set_data followed by lm_gp_fit factors it twice). */
+int lm_gp_fit_data(lm_gp *gp, int n, const double *X, const double *y, lm_rng *rng);
 /* Appends m points to the data (fantasies for pending evaluations) without changing
  * the standardization or the hyperparameters, and refactors. */
 int lm_gp_condition(lm_gp *gp, int m, const double *X, const double *y);
@@ -222,8 +226,10 @@ typedef struct lm_acq_domain {
 
 typedef struct lm_acq_search {
     int candidates;      /* uniform random candidates (default 2000) */
-    int neighbours;      /* Gaussian perturbations of each seed point (default 100) */
-    double radius;       /* their standard deviation, per coordinate (default 0.05) */
+    int neighbours;      /* perturbations of each seed point (default 100): each
+                            coordinate redrawn uniformly with probability 1/dim, else
+                            moved by a Gaussian step */
+    double radius;       /* the step's standard deviation (default 0.05) */
     int local_starts;    /* best candidates refined by pattern search (default 5) */
     int local_evals;     /* acquisition evaluations per refinement (default 200) */
 } lm_acq_search;
@@ -242,10 +248,11 @@ int lm_acq_maximize(const lm_gp *gp, const lm_acq *a, const lm_acq_domain *d,
 /* ---- multi-fidelity GP over (configuration, epoch) ---- */
 
 /* A GP over learning-curve points: input (x, t) with t = log(epoch) / log(max_epochs)
- * in [0, 1], kernel k_x(x, x') * k_t(t, t') (Matern 5/2 with ARD over x, Matern 5/2
- * over t), so that a curve's early epochs inform its final one and similar
- * configurations share curves (in the spirit of Swersky et al. 2014, freeze-thaw BO,
- * with a stationary kernel over epochs). */
+ * in [0, 1], a Matern 5/2 kernel with ARD over all of (x, t) (t gets its own length
+ * scale) and a constant mean. A configuration's early epochs inform its final one and
+ * similar configurations share what their curves show, so a partial curve yields a
+ * prediction of the final accuracy with an honest variance (in the spirit of Swersky,
+ * Snoek and Adams 2014, freeze-thaw BO, with a stationary kernel over epochs). */
 typedef struct lm_curve_gp lm_curve_gp;
 
 /* dim: entries of a configuration's encoding; max_epochs >= 2: the epoch whose
@@ -260,7 +267,10 @@ int lm_curve_gp_fit(lm_curve_gp *g, int n, const double *X, const int *epoch,
 /* Predicted accuracy at max_epochs (mean and variance) for m configurations. */
 int lm_curve_gp_predict_final(const lm_curve_gp *g, int m, const double *X, double *mu,
                               double *var);
-/* The underlying GP (inputs dim + 1 entries: x, then t). */
-const lm_gp *lm_curve_gp_model(const lm_curve_gp *g);
+/* The underlying GP (inputs dim + 1 entries: x, then t), e.g. to add fantasies at
+ * t = 1 with lm_gp_condition. Owned by g. */
+lm_gp *lm_curve_gp_model(lm_curve_gp *g);
+/* t for an epoch: log(epoch) / log(max_epochs), clamped to [0, 1]. */
+double lm_curve_gp_t(const lm_curve_gp *g, int epoch);
 
 #endif
