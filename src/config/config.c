@@ -435,8 +435,11 @@ static int parse_root(const char *path, const lm__ynode *root, lm_config *c) {
                   "required key missing: expected the dataset to train on, e.g. "
                   "data: {dataset: fashion-mnist}");
     }
-    /* A grid without a cap runs every point. */
-    if (!have_trials && !strcmp(c->algorithm, "grid")) c->trials = 0;
+    /* A grid without a cap runs every point; Hyperband without one runs one pass of
+     * its brackets. */
+    if (!have_trials && (!strcmp(c->algorithm, "grid") || !strcmp(c->algorithm, "hyperband") ||
+                         !strcmp(c->algorithm, "sha") || !strcmp(c->algorithm, "bohb")))
+        c->trials = 0;
     if (!c->output) {
         size_t n = strlen(c->name) + sizeof "runs/";
         c->output = malloc(n);

@@ -221,10 +221,21 @@ static int on_final(controller *c, const lm_msg *m) {
     return LM_OK;
 }
 
+/* Trials the search will start, for progress and ETA (a cap, or one pass of brackets). */
 static long planned_trials(const lm_config *cfg) {
     if (!strcmp(cfg->algorithm, "grid")) {
         long n = lm_space_grid_count(cfg->space);
         return cfg->trials > 0 && cfg->trials < n ? cfg->trials : n;
+    }
+    if (cfg->trials == 0 && (!strcmp(cfg->algorithm, "hyperband") || !strcmp(cfg->algorithm, "bohb"))) {
+        lm_hb_bracket b[LM_HB_RUNGS_MAX];
+        int eta = (int)lm_options_get(&cfg->search_options, lm_searcher_options(cfg->algorithm), "eta");
+        int table = (int)lm_options_get(&cfg->search_options, lm_searcher_options(cfg->algorithm),
+                                        "rounding");
+        int n = lm_hyperband_table(cfg->train.epochs, eta > 1 ? eta : 3, table, b, LM_HB_RUNGS_MAX);
+        long sum = 0;
+        for (int s = 0; s < n; s++) sum += b[s].n[0];
+        return sum;
     }
     return cfg->trials;
 }
@@ -258,6 +269,8 @@ static int loop(controller *c) {
         LM_CALL(stop);
         if (stop) return LM_EINTR;
         LM_CALL(dispatch(c));
+        /* The searcher may have ended paused trials while handing out work. */
+        LM_CALL(drop_stale(c));
         if (c->n_running == 0 && c->n_int == 0 && !c->quiescing) break;
         lm_msg m;
         LM_CALL(c->tr->ops->poll(c->tr, &m));

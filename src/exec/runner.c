@@ -10,13 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The datasets `lamarck data import NAME` knows (src/cli/cmd_data.c). */
+static const char *const importable[] = {"fashion-mnist", "digits",     "iris",     "wine",
+                                         "breast-cancer", "vote",       "soybean",  "credit-g",
+                                         "diabetes",      "segment",    "ionosphere", "glass"};
+
 int lm__dataset_missing(const lm_config *c, const char *path) {
-    if (!strcmp(c->dataset, "fashion-mnist") || !strcmp(c->dataset, "digits"))
-        LM_FAIL(LM_ENOENT, "dataset file %s not found; create it with: lamarck data import %s --dir %s",
-                path, c->dataset, c->data_dir);
+    for (size_t i = 0; i < sizeof importable / sizeof *importable; i++)
+        if (!strcmp(c->dataset, importable[i]))
+            LM_FAIL(LM_ENOENT,
+                    "dataset file %s not found; create it with: lamarck data import %s --dir %s",
+                    path, c->dataset, c->data_dir);
     LM_FAIL(LM_ENOENT,
             "dataset file %s not found; data.dataset is a path ending in .h5 or the name of a "
-            "file in data.dir (%s) made by `lamarck data import NAME` (NAME: fashion-mnist, digits)",
+            "file in data.dir (%s) made by `lamarck data import NAME` (see lamarck data --help)",
             path, c->data_dir);
 }
 
@@ -53,13 +60,53 @@ int lm__run_data_load(const lm_config *c, lm_run_data *d) {
     return LM_OK;
 }
 
+static void free_prepared(lm_run_data *d) {
+    lm_dataset_free(&d->ptrain);
+    lm_dataset_free(&d->pval);
+    lm_dataset_free(&d->ptest);
+    d->have_prepared = 0;
+}
+
 void lm__run_data_free(lm_run_data *d) {
+    free_prepared(d);
     lm_dataset_free(&d->train);
     lm_dataset_free(&d->val);
     lm_dataset_free(&d->test);
 }
 
-int lm__runner_start(lm_runner *r, const lm_config *c, const lm_run_data *d, int trial_id,
+int lm__run_data_prepare(lm_run_data *d, const lm_preprocess_params *p, const lm_dataset **train,
+                         const lm_dataset **val, const lm_dataset **test) {
+    int needed = p->scaler != LM_SCALE_NONE || lm_dataset_n_categorical(&d->train) > 0 ||
+                 lm_dataset_has_missing(&d->train) || lm_dataset_has_missing(&d->val) ||
+                 lm_dataset_has_missing(&d->test);
+    if (!needed) {
+        *train = &d->train;
+        *val = &d->val;
+        *test = &d->test;
+        return LM_OK;
+    }
+    if (!d->have_prepared || memcmp(&d->prepared_for, p, sizeof *p) != 0) {
+        free_prepared(d);
+        lm_preprocessor *pp = NULL;
+        int rc = lm_preprocess_fit(p, &d->train, &pp);
+        if (rc == LM_OK) rc = lm_preprocess_apply(pp, &d->train, &d->ptrain);
+        if (rc == LM_OK) rc = lm_preprocess_apply(pp, &d->val, &d->pval);
+        if (rc == LM_OK && d->test.n > 0) rc = lm_preprocess_apply(pp, &d->test, &d->ptest);
+        lm_preprocess_destroy(&pp);
+        if (rc < 0) {
+            free_prepared(d);
+            return lm_error_trace(__FILE__, __LINE__, __func__, rc);
+        }
+        d->prepared_for = *p;
+        d->have_prepared = 1;
+    }
+    *train = &d->ptrain;
+    *val = &d->pval;
+    *test = d->test.n > 0 ? &d->ptest : &d->test;
+    return LM_OK;
+}
+
+int lm__runner_start(lm_runner *r, const lm_config *c, lm_run_data *d, int trial_id,
                      const double *hp, int epochs) {
     memset(r, 0, sizeof *r);
     r->config = c;
@@ -67,9 +114,10 @@ int lm__runner_start(lm_runner *r, const lm_config *c, const lm_run_data *d, int
     r->trial_id = trial_id;
     r->epochs_target = epochs;
     int rc = lm_config_apply(c, hp, &r->params);
+    if (rc == LM_OK) rc = lm__run_data_prepare(d, &r->params.preprocess, &r->train, &r->val, &r->test);
     if (rc == LM_OK) {
         r->params.epochs = epochs;
-        rc = lm_trainer_create(&r->params, &d->train, &d->val, c->seed, (uint64_t)trial_id,
+        rc = lm_trainer_create(&r->params, r->train, r->val, c->seed, (uint64_t)trial_id,
                                &r->trainer);
     }
     if (rc < 0) {
@@ -81,7 +129,7 @@ int lm__runner_start(lm_runner *r, const lm_config *c, const lm_run_data *d, int
     return LM_OK;
 }
 
-int lm__runner_resume(lm_runner *r, const lm_config *c, const lm_run_data *d, int trial_id,
+int lm__runner_resume(lm_runner *r, const lm_config *c, lm_run_data *d, int trial_id,
                       const double *hp, int epochs, const void *snap, size_t n) {
     LM_CALL(lm__runner_start(r, c, d, trial_id, hp, epochs));
     if (r->failed) return LM_OK;
@@ -150,9 +198,8 @@ int lm__runner_finish(lm_runner *r, lm_final *fin) {
     memset(fin, 0, sizeof *fin);
     fin->trial_id = r->trial_id;
     fin->test_loss = fin->test_accuracy = NAN;
-    if (r->trainer && !r->failed && r->data->test.n > 0)
-        LM_CALL(lm_trainer_evaluate(r->trainer, &r->data->test, &fin->test_loss,
-                                    &fin->test_accuracy));
+    if (r->trainer && !r->failed && r->test && r->test->n > 0)
+        LM_CALL(lm_trainer_evaluate(r->trainer, r->test, &fin->test_loss, &fin->test_accuracy));
     lm_trainer_destroy(&r->trainer);
     return LM_OK;
 }

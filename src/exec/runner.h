@@ -8,10 +8,20 @@
 #include "lamarck/nn.h"
 #include "lamarck/search.h"
 
-/* The splits a worker holds for the whole run. */
+/* The splits a worker holds for the whole run, and the last preprocessed copy of them
+ * (trials that share preprocessing settings share it). */
 typedef struct lm_run_data {
     lm_dataset train, val, test;
+    int have_prepared;
+    lm_preprocess_params prepared_for;
+    lm_dataset ptrain, pval, ptest;
 } lm_run_data;
+
+/* The splits to train a trial with preprocessing p: the raw ones when p changes nothing
+ * (no categorical or missing values, no scaling), else copies preprocessed with
+ * statistics fitted on the training split only. */
+int lm__run_data_prepare(lm_run_data *d, const lm_preprocess_params *p, const lm_dataset **train,
+                         const lm_dataset **val, const lm_dataset **test);
 
 /* Reads the dataset file named by the config, splits train/validation (stratified, from
  * the run's seed) and keeps the first train_subset training samples when set. */
@@ -22,7 +32,8 @@ int lm__dataset_missing(const lm_config *c, const char *path);
 
 typedef struct lm_runner {
     const lm_config *config;
-    const lm_run_data *data;
+    lm_run_data *data;
+    const lm_dataset *train, *val, *test; /* as preprocessed for this trial */
     lm_trainer *trainer;       /* NULL when the trial could not be built */
     lm_train_params params;
     int trial_id;
@@ -34,12 +45,12 @@ typedef struct lm_runner {
 
 /* Prepares trial_id at point hp for epochs epochs. A trial that cannot be built (bad
  * parameters) is not an error: its first report says failed, with the reason. */
-int lm__runner_start(lm_runner *r, const lm_config *c, const lm_run_data *d, int trial_id,
+int lm__runner_start(lm_runner *r, const lm_config *c, lm_run_data *d, int trial_id,
                      const double *hp, int epochs);
 /* Like lm__runner_start, then continues from a snapshot of the same trial (weights,
  * optimizer state, epochs done, random streams). A snapshot that does not fit the
  * trial fails the trial with the reason. Does not take snap. */
-int lm__runner_resume(lm_runner *r, const lm_config *c, const lm_run_data *d, int trial_id,
+int lm__runner_resume(lm_runner *r, const lm_config *c, lm_run_data *d, int trial_id,
                       const double *hp, int epochs, const void *snap, size_t n);
 /* Ends the trial's job keeping its state: *snap (malloc'd, the caller's) holds the
  * snapshot, *checksum its FNV-1a. */

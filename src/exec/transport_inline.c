@@ -13,7 +13,7 @@
 typedef struct inline_transport {
     lm_transport base;
     const lm_config *config;
-    const lm_run_data *data;
+    lm_run_data *data;
     lm_snapcache *cache;
     lm_runner runner;
     uint64_t resumed;        /* checksum of the snapshot the running trial resumed from */
@@ -127,7 +127,7 @@ static int in_begin_checkpoint(lm_transport *t, long seq) {
 static const lm_transport_ops inline_ops = {in_start, in_poll,            in_decide,  in_drop,
                                             in_begin_checkpoint, in_shutdown, in_destroy};
 
-int lm__transport_inline_create(const lm_config *c, const lm_run_data *d, lm_snapcache *cache,
+int lm__transport_inline_create(const lm_config *c, lm_run_data *d, lm_snapcache *cache,
                                 lm_transport **out) {
     inline_transport *it = calloc(1, sizeof *it);
     LM_CHECK_ALLOC(it);

@@ -32,7 +32,7 @@ typedef struct outgoing {
 
 typedef struct worker {
     const lm_config *config;
-    const lm_run_data *data;
+    lm_run_data *data;
     lm_snapcache *cache;
     lm_ctrl_msg queue[QUEUE_MAX];  /* TRAIN, RESUME and EXIT, in arrival order */
     int qhead, qn;
@@ -258,7 +258,7 @@ static int finish_sends(worker *w) {
     return LM_OK;
 }
 
-int lm__worker_loop(const lm_config *c, const lm_run_data *d, lm_snapcache *cache) {
+int lm__worker_loop(const lm_config *c, lm_run_data *d, lm_snapcache *cache) {
     worker *w = calloc(1, sizeof *w);
     LM_CHECK_ALLOC(w);
     w->config = c;

@@ -37,8 +37,11 @@ mkdir -p empty
 LAMARCK_DATA=$work/empty expect 3 "empty/digits\.h5 not found; create it with: lamarck data import digits" \
   run_mpi 2 run ok.yaml
 
-# an existing run is not overwritten unless asked
+# an existing run is not overwritten unless asked: a complete one says so, results
+# without checkpoints are refused
 run_mpi 2 run ok.yaml 2> /dev/null || fail "ok.yaml run"
+expect 0 "already complete" run_mpi 2 run ok.yaml
+rm -r run/checkpoints
 expect 2 "already holds results\.h5.*--overwrite" run_mpi 2 run ok.yaml
 run_mpi 2 run ok.yaml --overwrite 2> /dev/null || fail "--overwrite"
 
