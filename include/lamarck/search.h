@@ -191,12 +191,18 @@ typedef enum {
     LM_JOB_RESUME,   /* continue paused trial_id from its last epoch to `epochs` in total,
                         from its kept weights and optimizer state (the controller knows
                         which worker holds them) */
+    LM_JOB_CLONE,    /* start new trial_id from a copy of the kept state of trial `donor`
+                        (weights, optimizer state, epochs done: the new trial continues from
+                        the donor's epoch count) with trial_id's own hyperparameters, and
+                        train it to `epochs` in total; the donor keeps its state (PBT's
+                        exploit) */
 } lm_job_kind;
 
 typedef struct lm_job {
     lm_job_kind kind;
     int trial_id;
     int epochs;
+    int donor;       /* LM_JOB_CLONE: the trial whose kept state is copied; else unused */
 } lm_job;
 
 /* The answer to a report. At a job's last epoch CONTINUE means the trial is done;

@@ -134,10 +134,10 @@ static void source_tree(char *out, size_t cap) {
 
 /* dir/file, or dir/file.gz, when it exists. */
 static int find_in(const char *dir, const char *file, char *out, size_t cap) {
-    snprintf(out, cap, "%s/%s", dir, file);
-    if (is_file(out)) return 1;
-    snprintf(out, cap, "%s/%s.gz", dir, file);
-    return is_file(out);
+    int n = snprintf(out, cap, "%s/%s", dir, file);
+    if (n > 0 && (size_t)n < cap && is_file(out)) return 1;
+    n = snprintf(out, cap, "%s/%s.gz", dir, file);
+    return n > 0 && (size_t)n < cap && is_file(out);
 }
 
 /* The package's directory for a kind, on the system or under .deps/<package>. */

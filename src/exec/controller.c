@@ -89,7 +89,7 @@ static int dispatch(controller *c) {
         if (c->n_int > 0) {
             /* A job a checkpoint interrupted: the searcher still counts it as running. */
             c->n_int--;
-            job = (lm_job){LM_JOB_RESUME, c->int_trial[c->n_int], c->int_epochs[c->n_int]};
+            job = (lm_job){LM_JOB_RESUME, c->int_trial[c->n_int], c->int_epochs[c->n_int], -1};
         } else if (c->search_done) {
             break;
         } else {
@@ -117,11 +117,24 @@ static int dispatch(controller *c) {
             if (target == holder) c->local_resumes++;
             else c->transfers++;
             c->holder[job.trial_id] = -1;
+        } else if (job.kind == LM_JOB_CLONE) {
+            /* A new trial from a copy of the donor's state: it continues the donor's epoch
+             * count, and its first report must show the donor's snapshot arrived whole. */
+            const lm_trial *d = lm_trials_get(&c->trials, job.donor);
+            LM_CHECK(d && job.donor != job.trial_id && c->holder[job.donor] >= 0, LM_EINTERNAL,
+                     "searcher '%s' clones trial %d from trial %d, which has no kept snapshot",
+                     c->cfg->algorithm, job.trial_id, job.donor);
+            holder = c->holder[job.donor];
+            if (c->running[holder] < 0) target = holder;
+            if (target == holder) c->local_resumes++;
+            else c->transfers++;
+            t->epochs = d->epochs;
+            c->kept_checksum[job.trial_id] = c->kept_checksum[job.donor];
         }
         t->status = LM_TRIAL_RUNNING;
         t->worker = lm__transport_rank(c->tr, target);
         t->epochs_target = job.epochs;
-        if (job.kind == LM_JOB_NEW) t->t_start = now(c);
+        if (job.kind != LM_JOB_RESUME) t->t_start = now(c);
         LM_CALL(c->tr->ops->start(c->tr, target, &job, t->hp, holder));
         c->running[target] = job.trial_id;
         c->n_running++;

@@ -24,8 +24,10 @@ enum {
 enum {
     LM_CTRL_TRAIN = 1,   /* train trial from scratch to epochs */
     LM_CTRL_EXIT = 2,
-    LM_CTRL_RESUME = 3,  /* continue trial to epochs from its snapshot held by rank peer */
-    LM_CTRL_SEND = 4,    /* send the snapshot of trial to rank peer, then forget it */
+    LM_CTRL_RESUME = 3,  /* continue trial to epochs from the snapshot of trial `source` held
+                            by rank peer (a clone when source differs from trial_id) */
+    LM_CTRL_SEND = 4,    /* send the snapshot of trial `source` to rank peer, then forget it
+                            unless `copy` */
     LM_CTRL_DROP = 5,    /* forget the snapshot of trial */
     LM_CTRL_CHECKPOINT = 6, /* join checkpoint number trial_id (collective write) */
 };
@@ -39,6 +41,9 @@ typedef struct lm_ctrl_msg {
     int32_t epochs;
     int32_t peer;        /* RESUME: rank holding the snapshot; SEND: destination */
     int32_t n_hp;
+    int32_t source;      /* RESUME: the trial whose snapshot to start from (trial_id itself,
+                            or a donor's for a clone); SEND: the snapshot's trial */
+    int32_t copy;        /* RESUME from this rank's own cache, or SEND: keep the original */
     int32_t pad;
     double hp[LM_CTRL_MAX_HP];
 } lm_ctrl_msg;

@@ -133,7 +133,10 @@ int lm__runner_resume(lm_runner *r, const lm_config *c, lm_run_data *d, int tria
                       const double *hp, int epochs, const void *snap, size_t n) {
     LM_CALL(lm__runner_start(r, c, d, trial_id, hp, epochs));
     if (r->failed) return LM_OK;
-    if (lm_trainer_snapshot_load(r->trainer, snap, n) < 0) {
+    /* The trial's own hyperparameters apply from here on (a clone's may differ from its
+     * donor's), over the weights and optimizer state of the snapshot. */
+    if (lm_trainer_snapshot_load(r->trainer, snap, n) < 0 ||
+        lm_trainer_set_params(r->trainer, &r->params) < 0) {
         r->failed = 1;
         snprintf(r->reason, sizeof r->reason, "could not resume: %s", lm_error_message());
         lm_error_clear();

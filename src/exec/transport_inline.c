@@ -29,10 +29,11 @@ static int in_start(lm_transport *t, int worker, const lm_job *job, const double
     (void)worker, (void)holder;
     LM_CHECK(!it->active, LM_EINTERNAL, "inline worker already busy");
     it->resumed = 0;
-    if (job->kind == LM_JOB_RESUME) {
+    if (job->kind == LM_JOB_RESUME || job->kind == LM_JOB_CLONE) {
         void *snap;
         size_t n;
-        LM_CALL(lm__snapcache_take(it->cache, job->trial_id, &snap, &n));
+        if (job->kind == LM_JOB_CLONE) LM_CALL(lm__snapcache_copy(it->cache, job->donor, &snap, &n));
+        else LM_CALL(lm__snapcache_take(it->cache, job->trial_id, &snap, &n));
         it->resumed = lm_fnv1a64(LM_FNV1A64_INIT, snap, n);
         int rc = lm__runner_resume(&it->runner, it->config, it->data, job->trial_id, hp,
                                    job->epochs, snap, n);

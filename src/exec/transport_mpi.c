@@ -42,17 +42,23 @@ static int mpi_start(lm_transport *t, int worker, const lm_job *job, const doubl
     mpi_transport *m = (mpi_transport *)t;
     lm_ctrl_msg msg;
     memset(&msg, 0, sizeof msg);
-    msg.kind = job->kind == LM_JOB_RESUME ? LM_CTRL_RESUME : LM_CTRL_TRAIN;
+    int from_state = job->kind == LM_JOB_RESUME || job->kind == LM_JOB_CLONE;
+    int clone = job->kind == LM_JOB_CLONE;
+    msg.kind = from_state ? LM_CTRL_RESUME : LM_CTRL_TRAIN;
     msg.trial_id = job->trial_id;
     msg.epochs = job->epochs;
-    msg.peer = job->kind == LM_JOB_RESUME ? holder + 1 : -1;
+    msg.peer = from_state ? holder + 1 : -1;
+    msg.source = clone ? job->donor : job->trial_id;
+    msg.copy = clone;
     msg.n_hp = m->n_hp;
     memcpy(msg.hp, hp, (size_t)m->n_hp * sizeof *hp);
-    if (job->kind == LM_JOB_RESUME && holder != worker) {
+    if (from_state && holder != worker) {
         lm_ctrl_msg send;
         memset(&send, 0, sizeof send);
         send.kind = LM_CTRL_SEND;
-        send.trial_id = job->trial_id;
+        send.trial_id = msg.source;
+        send.source = msg.source;
+        send.copy = clone;
         send.peer = worker + 1;
         LM_CALL(send_ctrl(m, holder, &send));
     }

@@ -45,8 +45,9 @@ static int start_send(worker *w, const lm_ctrl_msg *m) {
     outgoing *o = &w->sends[w->n_sends];
     memset(o, 0, sizeof *o);
     size_t n;
-    LM_CALL(lm__snapcache_take(w->cache, m->trial_id, &o->data, &n));
-    o->head.trial_id = m->trial_id;
+    if (m->copy) LM_CALL(lm__snapcache_copy(w->cache, m->source, &o->data, &n));
+    else LM_CALL(lm__snapcache_take(w->cache, m->source, &o->data, &n));
+    o->head.trial_id = m->source;
     o->head.bytes = n;
     o->head.checksum = lm_fnv1a64(LM_FNV1A64_INIT, o->data, n);
     size_t chunks = (n + LM_SNAP_CHUNK - 1) / LM_SNAP_CHUNK;
@@ -60,7 +61,7 @@ static int start_send(worker *w, const lm_ctrl_msg *m) {
     }
     LM_CHECK(rc == MPI_SUCCESS, LM_EMPI, "sending a snapshot to rank %d failed (code %d)", m->peer,
              rc);
-    lm_log_debug("sending trial %d's snapshot (%zu bytes) to rank %d", m->trial_id, n, m->peer);
+    lm_log_debug("sending trial %d's snapshot (%zu bytes) to rank %d", m->source, n, m->peer);
     w->n_sends++;
     return LM_OK;
 }
@@ -135,7 +136,8 @@ static int fetch_snapshot(worker *w, const lm_ctrl_msg *m, void **data, size_t *
     int me;
     MPI_Comm_rank(MPI_COMM_WORLD, &me);
     if (m->peer == me) {
-        LM_CALL(lm__snapcache_take(w->cache, m->trial_id, data, n));
+        if (m->copy) LM_CALL(lm__snapcache_copy(w->cache, m->source, data, n));
+        else LM_CALL(lm__snapcache_take(w->cache, m->source, data, n));
         *checksum = lm_fnv1a64(LM_FNV1A64_INIT, *data, *n);
         return LM_OK;
     }
@@ -143,8 +145,8 @@ static int fetch_snapshot(worker *w, const lm_ctrl_msg *m, void **data, size_t *
     MPI_Request req;
     MPI_Irecv(&head, (int)sizeof head, MPI_BYTE, m->peer, LM_TAG_SNAP_HEAD, MPI_COMM_WORLD, &req);
     LM_CALL(wait_serving(w, &req, MPI_STATUS_IGNORE));
-    LM_CHECK(head.trial_id == m->trial_id, LM_EINTERNAL,
-             "expected trial %d's snapshot from rank %d, got trial %d's", m->trial_id, m->peer,
+    LM_CHECK(head.trial_id == m->source, LM_EINTERNAL,
+             "expected trial %d's snapshot from rank %d, got trial %d's", m->source, m->peer,
              head.trial_id);
     char *buf = malloc(head.bytes ? head.bytes : 1);
     LM_CHECK_ALLOC(buf);
@@ -161,7 +163,7 @@ static int fetch_snapshot(worker *w, const lm_ctrl_msg *m, void **data, size_t *
     if (*checksum != head.checksum) {
         free(buf);
         LM_FAIL(LM_EMPI, "trial %d's snapshot from rank %d arrived corrupt (checksum %016llx, sent %016llx)",
-                m->trial_id, m->peer, (unsigned long long)*checksum,
+                m->source, m->peer, (unsigned long long)*checksum,
                 (unsigned long long)head.checksum);
     }
     *data = buf;

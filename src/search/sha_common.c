@@ -328,7 +328,7 @@ static int book_read(lm__mf_book *b, lm_state_reader *r, int n_groups, int max_r
                  "and value %g", i, m->group, m->state, m->value);
         b->running += m->state == LM__MF_RUNNING;
     }
-    int n_ended;
+    int n_ended = 0;
     LM_CALL(lm__mf_len(r, "searcher/book/ended", n, &n_ended));
     LM_CALL(lm__mf_reserve_ints(&b->ended, &b->cap_ended, b->running + n_ended + 1));
     LM_CALL(lm__mf_get_ints(r, "searcher/book/ended", b->ended, n_ended, 0, n - 1));
@@ -341,7 +341,7 @@ static int book_read(lm__mf_book *b, lm_state_reader *r, int n_groups, int max_r
 }
 
 int lm__mf_book_load(lm__mf_book *b, lm_state_reader *r, int n_groups, int max_rungs) {
-    int n;
+    int n = 0;
     LM_CALL(lm__mf_len(r, "searcher/book/group", LM__TRIALS_MAX, &n));
     lm__mf_book_fini(b);
     LM_CALL(book_cover(b, n));
