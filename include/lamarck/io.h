@@ -55,11 +55,15 @@ typedef struct lm_run_info {
     int n_ranks;
     double wall_seconds;
     double rank0_cpu_seconds;
+    double idle_worker_seconds;  /* workers free while the search had nothing to give them */
+    long snapshot_transfers;     /* kept states sent from one worker to another */
+    long snapshot_local;         /* kept states resumed where they were kept */
     int complete;                /* 1 when the run finished */
 } lm_run_info;
 
 /* Writes results.h5: root attributes (schema_version, lamarck_version, command_line,
- * n_ranks, wall_seconds, rank0_cpu_seconds, complete), /config (string),
+ * n_ranks, wall_seconds, rank0_cpu_seconds, idle_worker_seconds, snapshot_transfers,
+ * snapshot_local, complete), /config (string),
  * /trials/<column> (1-D datasets, one row per trial in id order: id, status, worker,
  * epochs, epochs_target, params, best_val_accuracy, final_val_accuracy,
  * final_val_loss, final_train_loss, test_accuracy, test_loss, t_start, t_end,

@@ -56,6 +56,9 @@ static void progress(controller *c) {
 int lm__ctl_write_results(controller *c, int complete) {
     c->info->wall_seconds = now(c);
     c->info->rank0_cpu_seconds = lm_time_cpu() - c->cpu0;
+    c->info->idle_worker_seconds = c->idle_seconds;
+    c->info->snapshot_transfers = c->transfers;
+    c->info->snapshot_local = c->local_resumes;
     c->info->complete = complete;
     LM_CALL(lm_io_results_write(c->results_path, c->info, &c->trials));
     c->last_write = now(c);
@@ -136,6 +139,7 @@ static int dispatch(controller *c) {
         t->epochs_target = job.epochs;
         if (job.kind != LM_JOB_RESUME) t->t_start = now(c);
         LM_CALL(c->tr->ops->start(c->tr, target, &job, t->hp, holder));
+        c->idle_seconds += now(c) - c->free_since[target];
         c->running[target] = job.trial_id;
         c->n_running++;
         if (target != w) w--; /* w is still free */
@@ -200,6 +204,7 @@ static int on_final(controller *c, const lm_msg *m) {
              c->running[m->worker]);
     lm_trial *t = lm_trials_get(&c->trials, f->trial_id);
     c->running[m->worker] = -1;
+    c->free_since[m->worker] = now(c);
     c->n_running--;
     if (m->paused) {
         /* The trial waits, its state kept by this worker, until the searcher resumes it. */
@@ -311,6 +316,11 @@ static void summary(controller *c) {
                 lm_trials_count(&c->trials, LM_TRIAL_STOPPED),
                 lm_trials_count(&c->trials, LM_TRIAL_FAILED), el, cpu, wall,
                 wall > 0 ? 100.0 * cpu / wall : 0.0);
+    double worker_time = wall * c->tr->n_workers;
+    lm_log_info("workers idle %.1f s of %.1f s (%.1f%%) waiting for work; kept states resumed: "
+                "%ld in place, %ld sent between workers",
+                c->idle_seconds, worker_time, worker_time > 0 ? 100.0 * c->idle_seconds / worker_time : 0.0,
+                c->local_resumes, c->transfers);
     if (best < 0) {
         lm_log_info("no trial finished successfully");
         return;
@@ -343,10 +353,17 @@ int lm__controller_run(const lm_config *cfg, lm_transport *t, const char *result
         lm_trials_fini(&c.trials);
         LM_FAIL(LM_ENOMEM, "out of memory");
     }
+    c.free_since = calloc((size_t)t->n_workers, sizeof *c.free_since);
+    if (!c.free_since) {
+        free(c.running);
+        lm_trials_fini(&c.trials);
+        LM_FAIL(LM_ENOMEM, "out of memory");
+    }
     for (int w = 0; w < t->n_workers; w++) c.running[w] = -1;
     LM_CALL_GOTO(rc, lm_searcher_create(cfg->algorithm, &sp, &c.searcher), out);
     LM_CALL_GOTO(rc, lm_stopper_create(cfg->stopping, &cfg->stopping_options, &c.stopper), out);
     if (resume) LM_CALL_GOTO(rc, lm__ctl_restore(&c, resume), out);
+    for (int w = 0; w < t->n_workers; w++) c.free_since[w] = now(&c);
     lm_log_info("%s search: %ld trials of %d epochs on %d worker%s", cfg->algorithm,
                 c.planned_trials, cfg->train.epochs, t->n_workers, t->n_workers == 1 ? "" : "s");
     c.next_progress = now(&c) + cfg->progress_interval;
@@ -365,6 +382,7 @@ int lm__controller_run(const lm_config *cfg, lm_transport *t, const char *result
     LM_CALL_GOTO(rc, lm__ctl_write_results(&c, 1), out);
     LM_CALL_GOTO(rc, lm__ctl_checkpoint(&c, 1), out);
 out:
+    free(c.free_since);
     free(c.int_trial);
     free(c.int_epochs);
     free(c.holder);

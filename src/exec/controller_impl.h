@@ -24,6 +24,10 @@ typedef struct controller {
     uint64_t *kept_checksum;
     int cap_trials;
     long transfers, local_resumes;
+    /* Idle accounting: a worker is idle from the moment it is free until it gets work,
+     * counted only while the search still has work to come (not after it is done). */
+    double *free_since;
+    double idle_seconds;
     int search_done;
     long planned_trials;
     double t0, cpu0, next_progress, last_write;

@@ -507,6 +507,9 @@ static int write_all(lm__h5 *f, const lm_run_info *info, const lm_trials *t) {
     LM_CALL(lm__h5_attr_i64(f, root, "n_ranks", info->n_ranks));
     LM_CALL(lm__h5_attr_f64(f, root, "wall_seconds", info->wall_seconds));
     LM_CALL(lm__h5_attr_f64(f, root, "rank0_cpu_seconds", info->rank0_cpu_seconds));
+    LM_CALL(lm__h5_attr_f64(f, root, "idle_worker_seconds", info->idle_worker_seconds));
+    LM_CALL(lm__h5_attr_i64(f, root, "snapshot_transfers", info->snapshot_transfers));
+    LM_CALL(lm__h5_attr_i64(f, root, "snapshot_local", info->snapshot_local));
     LM_CALL(lm__h5_attr_i64(f, root, "complete", info->complete ? 1 : 0));
     if (info->config) LM_CALL(write_config(f, info->config));
     LM_CALL(write_trials(f, info, t));

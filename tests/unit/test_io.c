@@ -310,7 +310,8 @@ static void test_results_roundtrip(void **state) {
     char path[300], tmp[310];
     tmp_path(path, sizeof path, "results.h5");
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    lm_run_info info = {&fx.config, "lamarck run inputs/test.yaml", "0.1.0", 3, 12.5, 0.25, 1};
+    lm_run_info info = {.config = &fx.config, .command_line = "lamarck run inputs/test.yaml", .version = "0.1.0", .n_ranks = 3,
+                        .wall_seconds = 12.5, .rank0_cpu_seconds = 0.25, .complete = 1};
     assert_int_equal(lm_io_results_write(path, &info, &fx.trials), LM_OK);
     assert_false(file_exists(tmp));
 
@@ -351,7 +352,8 @@ static void test_results_roundtrip(void **state) {
     /* An empty table (a run that stopped before its first trial) and no config. */
     lm_trials empty;
     assert_int_equal(lm_trials_init(&empty, 0), LM_OK);
-    lm_run_info bare = {NULL, "lamarck run x.yaml", "0.1.0", 1, 0.5, 0.1, 0};
+    lm_run_info bare = {.config = NULL, .command_line = "lamarck run x.yaml", .version = "0.1.0", .n_ranks = 1,
+                        .wall_seconds = 0.5, .rank0_cpu_seconds = 0.1, .complete = 0};
     assert_int_equal(lm_io_results_write(path, &bare, &empty), LM_OK);
     assert_int_equal(lm_io_results_read(path, &r), LM_OK);
     assert_int_equal(r.n_trials, 0);
@@ -383,7 +385,8 @@ static void test_results_bad_files(void **state) {
     char path[300], other[300];
     tmp_path(path, sizeof path, "res.h5");
     tmp_path(other, sizeof other, "other.h5");
-    lm_run_info info = {&fx.config, "lamarck run", "0.1.0", 3, 1.0, 0.5, 1};
+    lm_run_info info = {.config = &fx.config, .command_line = "lamarck run", .version = "0.1.0", .n_ranks = 3,
+                        .wall_seconds = 1.0, .rank0_cpu_seconds = 0.5, .complete = 1};
     assert_int_equal(lm_io_results_write(path, &info, &fx.trials), LM_OK);
     lm_results r;
     lm_error_clear();

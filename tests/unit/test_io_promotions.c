@@ -66,7 +66,8 @@ static void write_and_check(const lm_trials *t, lm_space *sp, const char *path) 
     cfg.text = "search: {algorithm: hyperband}\n";
     cfg.text_len = strlen(cfg.text);
     cfg.space = sp;
-    lm_run_info info = {&cfg, "lamarck run inputs/hyperband.yaml", "0.1.0", 4, 100.0, 1.0, 1};
+    lm_run_info info = {.config = &cfg, .command_line = "lamarck run inputs/hyperband.yaml", .version = "0.1.0", .n_ranks = 4,
+                        .wall_seconds = 100.0, .rank0_cpu_seconds = 1.0, .complete = 1};
     if (lm_io_results_write(path, &info, t) != LM_OK) fail_msg("write: %s", lm_error_message());
 
     lm__h5 f;
