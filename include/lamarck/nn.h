@@ -43,6 +43,11 @@
 
 typedef enum { LM_SCHED_CONSTANT, LM_SCHED_STEP, LM_SCHED_COSINE } lm_schedule;
 typedef enum { LM_MODEL_MLP, LM_MODEL_CNN } lm_model;
+/* Initial weights: PyTorch's default for Linear and Conv2d, U(-1/sqrt(fan_in),
+ * 1/sqrt(fan_in)) for weights and biases; or He et al. 2015's N(0, 2/fan_in) (1/fan_in
+ * for the classifier), biases 0, which keeps deep ReLU stacks without batch
+ * normalization trainable. */
+typedef enum { LM_INIT_PYTORCH, LM_INIT_HE } lm_init;
 
 /* Everything a trial's training depends on. Each field is a hyperparameter that a
  * search space may set by the same name (see lm_train_params_set); the YAML section
@@ -68,6 +73,7 @@ typedef struct lm_train_params {
                            * pooling, 1..1024 */
     int kernel;           /* "kernel": odd convolution kernel side, 1..11 */
     int batchnorm;        /* "batchnorm": batch normalization after each convolution */
+    lm_init init;         /* "init": pytorch or he */
     /* section "preprocessing" (applied by the data module before training) */
     lm_preprocess_params preprocess; /* "scaler", "impute", "missing_indicator", "one_hot" */
     /* section "augmentation" (applied to each training batch of images) */
@@ -79,11 +85,13 @@ typedef struct lm_train_params {
 /* Defaults: 3 epochs, batch 128, lr 0.05, momentum 0.9, no Nesterov, no weight decay,
  * constant schedule (step 1, gamma 0.1); an MLP with 2 hidden layers of 256, no
  * dropout; CNN settings 2 blocks of 32 filters, kernel 3, no batch normalization;
+ * PyTorch's initialization;
  * lm_preprocess_params_default's preprocessing; no augmentation. */
 void lm_train_params_default(lm_train_params *p);
 
-/* Sets the parameter called name. Numeric parameters take num; the choices
- * ("schedule": constant, step, cosine; "model": mlp, cnn; "scaler": none,
+/* Sets the parameter called name. Numeric parameters take num (a label beside a
+ * finite num is its text and is ignored; a label with a NaN num is an error); the choices
+ * ("schedule": constant, step, cosine; "model": mlp, cnn; "init": pytorch, he; "scaler": none,
  * standardize, minmax; "impute": mean, median, most_frequent) take label; the
  * booleans ("nesterov", "batchnorm", "missing_indicator", "one_hot", "flip") take
  * num (0/1) or label ("true"/"false"). Returns LM_EINVAL for an unknown name (the
@@ -123,10 +131,10 @@ typedef enum {
     LM_OP_DROPOUT,         /* rate; a negative rate follows the training parameter "dropout" */
     LM_OP_IDENTITY,
     LM_OP_ZERO,            /* zeros of the input's channels, spatially strided by stride */
-    LM_OP_ADD,             /* sum of 2..4 inputs, shaped as the first input (out_channels 0)
-                            * or out_channels x the smallest input's height and width; an
+    LM_OP_ADD,             /* sum of 1..4 inputs into out_channels (0: the first input's
+                            * channels) x the smallest height x the smallest width; an
                             * input of another shape passes through a 1x1 convolution
-                            * (stride = its size / the output's, which must divide) */
+                            * (+ bias) whose stride maps its height and width onto those */
     LM_OP_CONCAT,          /* 1..4 inputs of the same height and width, along channels */
     LM_OP_DENSE,           /* out_channels units over the flattened input (+ bias) */
 } lm_op;
@@ -148,7 +156,7 @@ typedef struct lm_layer_desc {
                        * for odd kernels at stride 1) */
     int dilation;     /* conv, sepconv: 0 means 1 */
     int groups;       /* conv: 0 means 1; input and output channels must divide by it */
-    int relu;         /* conv, sepconv, dense: a ReLU on the output */
+    int relu;         /* conv, sepconv, dense, pools: a ReLU on the output */
     double rate;      /* dropout */
 } lm_layer_desc;
 
@@ -175,7 +183,8 @@ int lm_net_check(const lm_net_desc *d, long *params, double *flops);
  * c x h x w, into layers (capacity cap; LM_PARAMS_MAX_LAYERS always suffices); *n the
  * count. MLP: depth x [dense(width) ReLU, dropout]. CNN: conv_layers x [conv(kernel,
  * padding kernel/2) (+ batchnorm) ReLU, maxpool 2 while height and width are >= 2;
- * filters double after each pooling], then as the MLP. Dropout layers follow the
+ * filters double after each pooling], then as the MLP; the ReLU of a pooled block
+ * goes after the pooling (the same function: ReLU and max pooling commute). Dropout layers follow the
  * "dropout" parameter (rate -1), so lm_trainer_set_params can change it. */
 #define LM_PARAMS_MAX_LAYERS 160
 int lm_net_layers_from_params(const lm_train_params *p, int c, int h, int w, lm_layer_desc *layers,
@@ -198,7 +207,7 @@ typedef struct lm_epoch_stats {
 
 /* Builds the model that p describes (lm_net_layers_from_params over train's sample
  * shape and classes), initializes weights from (seed, trial, LM_STREAM_INIT) as
- * PyTorch does, and prepares batches. Keeps pointers to train and val (borrowed; they
+ * p->init says (PyTorch's default unless set), and prepares batches. Keeps pointers to train and val (borrowed; they
  * must outlive the trainer). Allocates every buffer and creates every primitive here:
  * no allocation inside lm_trainer_epoch. Buffers are sized for batches of
  * p->batch_size (or the larger set's size, if smaller). */
@@ -235,8 +244,8 @@ int lm_trainer_evaluate(lm_trainer *t, const lm_dataset *d, double *loss, double
  * epochs done, so a new batch size or horizon continues it without a jump at an epoch
  * boundary. Any other field differing from the trainer's (model, depth, width,
  * conv_layers, filters, kernel, batchnorm, preprocessing) is an architecture or data
- * change: LM_EINVAL naming it, and nothing changes. LM_ERANGE for a value out of
- * range. */
+ * change: LM_EINVAL naming it, and nothing changes (so is init, which only acts at
+ * creation). LM_ERANGE for a value out of range. */
 int lm_trainer_set_params(lm_trainer *t, const lm_train_params *p);
 
 /* The trainer's current parameters (borrowed). */
@@ -290,10 +299,9 @@ uint64_t lm_trainer_checksum(const lm_trainer *t);
 
 /* ---- pruning ---- */
 
-/* Global magnitude pruning: zeroes the smallest-magnitude fraction sparsity (in
- * [0, 1)) of all weights of convolutions and dense layers (biases and batch
- * normalization excluded), counted over all such weights together, ties broken by
- * position. Weights pruned before stay pruned; the mask holds through further
+/* Global magnitude pruning: zeroes the round(sparsity x count) smallest-magnitude
+ * weights (sparsity in [0, 1)) among all weights of convolutions and dense layers
+ * together (biases and batch normalization excluded), ties broken by position. Weights pruned before stay pruned; the mask holds through further
  * training (pruned weights and their momentum stay 0), and snapshots carry it. */
 int lm_trainer_prune(lm_trainer *t, double sparsity);
 

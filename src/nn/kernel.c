@@ -1,6 +1,6 @@
 /* Matrix products through oneDNN's matmul primitive, cached per shape.
  *
- * One engine and one stream serve the whole process. Each lm__kernels holds the
+ * One engine and one stream (dnn.c) serve the whole process. Each lm__kernels holds the
  * primitives of one network: for every (M, N, K, flags) a primitive, its memory
  * objects (created once without data; the pointers are attached on every call, which
  * costs a store, not an allocation) and a scratchpad shared by all of them (user
@@ -9,6 +9,7 @@
 
 #include "lamarck/error.h"
 #include "lamarck/log.h"
+#include "nn/dnn.h"
 
 #include <dnnl.h>
 #include <dnnl_debug.h>
@@ -16,6 +17,8 @@
 #include <string.h>
 
 #define IMPL_MAX 64
+
+#define DNNL_CALL(expr, what) LM__DNNL_CALL(expr, what)
 
 typedef struct mm_entry {
     int M, N, K;
@@ -36,47 +39,13 @@ struct lm__kernels {
     size_t scratch_bytes;
 };
 
-/* ---- the process's engine and stream ---- */
-
-static dnnl_engine_t engine;
-static dnnl_stream_t stream;
-
-static void release_engine(void) {
-    if (stream) dnnl_stream_destroy(stream);
-    if (engine) dnnl_engine_destroy(engine);
-    stream = NULL;
-    engine = NULL;
-}
-
-#define DNNL_CALL(expr, what)                                                                  \
-    do {                                                                                       \
-        dnnl_status_t st__ = (expr);                                                           \
-        if (st__ != dnnl_success) LM_FAIL(LM_EDNNL, "oneDNN: %s failed: %s", what,            \
-                                          dnnl_status2str(st__));                              \
-    } while (0)
-
-static int engine_init(void) {
-    if (engine) return LM_OK;
-    DNNL_CALL(dnnl_engine_create(&engine, dnnl_cpu, 0), "creating the CPU engine");
-    dnnl_status_t st = dnnl_stream_create(&stream, engine, dnnl_stream_default_flags);
-    if (st != dnnl_success) {
-        dnnl_engine_destroy(engine);
-        engine = NULL;
-        LM_FAIL(LM_EDNNL, "oneDNN: creating a stream failed: %s", dnnl_status2str(st));
-    }
-    atexit(release_engine);
-    lm_log_debug("nn: oneDNN %d.%d.%d, CPU ISA %s", dnnl_version()->major, dnnl_version()->minor,
-                 dnnl_version()->patch, dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa()));
-    return LM_OK;
-}
-
 const char *lm__kernels_isa(void) { return dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa()); }
 
 /* ---- the cache ---- */
 
 int lm__kernels_create(lm__kernels **out) {
     *out = NULL;
-    LM_CALL(engine_init());
+    LM_CALL(lm__dnn_init());
     lm__kernels *k = calloc(1, sizeof *k);
     LM_CHECK_ALLOC(k);
     *out = k;
@@ -112,7 +81,7 @@ static mm_entry *find(const lm__kernels *k, int M, int N, int K, unsigned flags)
 }
 
 static int memory_for(dnnl_memory_t *mem, const dnnl_memory_desc_t *md) {
-    DNNL_CALL(dnnl_memory_create(mem, md, engine, DNNL_MEMORY_NONE), "creating a memory object");
+    DNNL_CALL(dnnl_memory_create(mem, md, lm__dnn_engine(), DNNL_MEMORY_NONE), "creating a memory object");
     return LM_OK;
 }
 
@@ -155,7 +124,7 @@ static int entry_init(lm__kernels *k, mm_entry *e, int M, int N, int K, unsigned
             st = dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
         if (st == dnnl_success) st = dnnl_primitive_attr_set_post_ops(attr, po);
     }
-    if (st == dnnl_success) st = dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL);
+    if (st == dnnl_success) st = dnnl_primitive_desc_create(&pd, &desc, attr, lm__dnn_engine(), NULL);
     if (po) dnnl_post_ops_destroy(po);
     if (attr) dnnl_primitive_attr_destroy(attr);
     if (st != dnnl_success) {
@@ -169,7 +138,7 @@ static int entry_init(lm__kernels *k, mm_entry *e, int M, int N, int K, unsigned
     const dnnl_memory_desc_t *sp_md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     e->scratch_bytes = sp_md ? dnnl_memory_desc_get_size(sp_md) : 0;
     st = dnnl_primitive_create(&e->prim, pd);
-    if (st == dnnl_success && e->scratch_bytes) st = dnnl_memory_create(&e->scratch, sp_md, engine,
+    if (st == dnnl_success && e->scratch_bytes) st = dnnl_memory_create(&e->scratch, sp_md, lm__dnn_engine(),
                                                                          DNNL_MEMORY_NONE);
     dnnl_primitive_desc_destroy(pd);
     if (st != dnnl_success)
@@ -270,6 +239,6 @@ int lm__matmul(lm__kernels *k, float *C, const float *A, const float *B, const f
     if (e->bias) bad |= dnnl_memory_set_data_handle(e->bias, (void *)(uintptr_t)bias) != dnnl_success;
     if (e->scratch) bad |= dnnl_memory_set_data_handle(e->scratch, k->scratch) != dnnl_success;
     LM_CHECK(!bad, LM_EDNNL, "oneDNN: attaching buffers to a matmul (M=%d N=%d K=%d) failed", M, N, K);
-    DNNL_CALL(dnnl_primitive_execute(e->prim, stream, e->nargs, e->args), "executing a matmul");
+    DNNL_CALL(dnnl_primitive_execute(e->prim, lm__dnn_stream(), e->nargs, e->args), "executing a matmul");
     return LM_OK;
 }

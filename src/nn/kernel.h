@@ -1,7 +1,7 @@
 /* The kernel interface of the neural-network engine: the few numeric operations that
  * layers are made of. Matrix products go to oneDNN; small element-wise loops that
  * oneDNN would only slow down (per-call overhead larger than the work) are plain C.
- * Nothing outside src/nn sees oneDNN types: they stay inside kernel.c.
+ * Nothing outside src/nn sees oneDNN types.
  *
  * All matrices are dense, row-major and contiguous (leading dimension = row length).
  * Kernels take outputs first, then inputs, then sizes, as llm.c does.
@@ -90,6 +90,9 @@ void lm__relu_forward(float *y, const float *x, int64_t n);
 /* dx = dy where y > 0, else 0 (y is the ReLU's output; dx may alias dy). */
 void lm__relu_backward(float *dx, const float *dy, const float *y, int64_t n);
 
+/* y = a + b, n elements (y may alias a or b). */
+void lm__add(float *y, const float *a, const float *b, int64_t n);
+
 /* db (N) = sum over the M rows of dy (M x N); db is overwritten. */
 void lm__colsum(float *db, const float *dy, int M, int N);
 
@@ -104,6 +107,12 @@ void lm__mul(float *y, const float *x, const float *mask, int64_t n);
  * the sums are in double. */
 double lm__softmax_ce(float *dlogits, const float *logits, const int32_t *y, int n, int k,
                       int64_t *correct);
+
+/* The mixup loss (Zhang et al. 2018): lambda CE(y) + (1 - lambda) CE(y2), whose
+ * gradient is softmax - (lambda onehot(y) + (1 - lambda) onehot(y2)), over n; correct
+ * counts rows whose largest logit is y's. y2 NULL or lambda 1: lm__softmax_ce. */
+double lm__softmax_ce_mix(float *dlogits, const float *logits, const int32_t *y, const int32_t *y2,
+                          double lambda, int n, int k, int64_t *correct);
 
 /* One SGD step over n parameters (see sgd.c for the formula):
  *   m = mu m + g;  d = nesterov ? g + mu m : m;  w -= lr (d + wd w). */

@@ -1,5 +1,6 @@
 /* Element-wise kernels small enough that a plain loop beats a oneDNN primitive call:
- * ReLU, bias gradients (column sums), dropout masks and softmax cross-entropy.
+ * ReLU, sums (skip connections, gradients of tensors read twice), bias gradients
+ * (column sums), dropout masks and softmax cross-entropy (with mixup).
  *
  * Each loop handles 16 floats at a time as one vector (kernel.h says why), then the
  * remainder one by one. Vectors are loaded before anything is stored, so in-place
@@ -37,6 +38,18 @@ LM__CLONES void lm__relu_backward(float *dx, const float *dy, const float *y, in
     for (; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
+LM__CLONES void lm__add(float *y, const float *a, const float *b, int64_t n) {
+    int64_t i = 0;
+    for (; i + V <= n; i += V) {
+        lm__v16f x, z;
+        LM__VLOAD(x, a + i);
+        LM__VLOAD(z, b + i);
+        x += z;
+        LM__VSTORE(y + i, x);
+    }
+    for (; i < n; i++) y[i] = a[i] + b[i];
+}
+
 LM__CLONES void lm__colsum(float *db, const float *dy, int M, int N) {
     int j = 0;
     /* 16 columns at a time down all rows: the partial sums stay in a register, and
@@ -68,10 +81,12 @@ LM__CLONES void lm__mul(float *y, const float *x, const float *mask, int64_t n) 
     for (; i < n; i++) y[i] = x[i] * mask[i];
 }
 
-double lm__softmax_ce(float *restrict dlogits, const float *restrict logits,
-                      const int32_t *restrict y, int n, int k, int64_t *correct) {
+double lm__softmax_ce_mix(float *restrict dlogits, const float *restrict logits,
+                          const int32_t *restrict y, const int32_t *restrict y2, double lambda,
+                          int n, int k, int64_t *correct) {
     double total = 0.0;
     int64_t right = 0;
+    int mix = y2 && lambda != 1.0;
     for (int i = 0; i < n; i++) {
         const float *z = logits + (int64_t)i * k;
         int arg = 0;
@@ -86,15 +101,27 @@ double lm__softmax_ce(float *restrict dlogits, const float *restrict logits,
         double sum = 0.0;
         for (int j = 0; j < k; j++) sum += exp((double)z[j] - zmax);
         double logsum = log(sum) + zmax;
-        total += logsum - (double)z[y[i]];
+        double li = logsum - (double)z[y[i]];
+        if (mix) li = lambda * li + (1.0 - lambda) * (logsum - (double)z[y2[i]]);
+        total += li;
         right += arg == y[i];
         if (dlogits) {
             float *dz = dlogits + (int64_t)i * k;
             double inv_n = 1.0 / n;
             for (int j = 0; j < k; j++) dz[j] = (float)(exp((double)z[j] - logsum) * inv_n);
-            dz[y[i]] -= (float)inv_n;
+            if (mix) {
+                dz[y[i]] -= (float)(lambda * inv_n);
+                dz[y2[i]] -= (float)((1.0 - lambda) * inv_n);
+            } else {
+                dz[y[i]] -= (float)inv_n;
+            }
         }
     }
     if (correct) *correct += right;
     return total / n;
+}
+
+double lm__softmax_ce(float *dlogits, const float *logits, const int32_t *y, int n, int k,
+                      int64_t *correct) {
+    return lm__softmax_ce_mix(dlogits, logits, y, NULL, 1.0, n, k, correct);
 }

@@ -67,5 +67,12 @@ void lm__net_sgd_step(lm__net *net, const lm__sgd *opt, double lr) {
         float *m = net->momentum + l->off;
         lm__sgd_update(l->w, m, l->dw, l->n_w, flr, opt->momentum, opt->nesterov, opt->weight_decay);
         lm__sgd_update(l->b, m + l->n_w, l->db, l->n_b, flr, opt->momentum, opt->nesterov, 0.0f);
+        if (net->prune_mask && l->n_w) {
+            /* Pruned weights stay 0, and so does their momentum, so that nothing
+             * builds up behind the mask. */
+            const float *mask = net->prune_mask + l->off;
+            lm__mul(l->w, l->w, mask, l->n_w);
+            lm__mul(m, m, mask, l->n_w);
+        }
     }
 }

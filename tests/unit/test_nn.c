@@ -220,7 +220,7 @@ static ref_layer *ref_of(const lm__net *net) {
         const lm__layer *l = &net->layers[i];
         ref_layer *r = &ls[i];
         r->in = (int)net->tensors[l->in[0]].size;
-        r->out = (int)l->out.size;
+        r->out = (int)net->tensors[l->id].size;
         r->kind = l->ops == &lm__dense_ops ? 0 : l->ops == &lm__relu_ops ? 1 : 2;
         r->relu = l->cfg.relu;
         r->mask = l->mask;
@@ -521,7 +521,8 @@ static void test_net_errors(void **state) {
     lm__net_destroy(&net);
 }
 
-/* Initial weights: He normal from the init stream, deterministic per (seed, trial). */
+/* Initial weights: PyTorch's U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and
+ * biases, from the init stream, deterministic per (seed, trial). */
 static void test_init(void **state) {
     (void)state;
     lm__net *a, *b, *c;
@@ -533,14 +534,29 @@ static void test_init(void **state) {
     }
     assert_memory_equal(a->params, b->params, sizeof(float) * (size_t)a->n_params);
     assert_memory_not_equal(a->params, c->params, sizeof(float) * (size_t)a->n_params);
-    /* 120,000 draws: the variance 2/400 within 2%. */
-    double s2 = 0;
+    /* 120,000 draws of U(-0.05, 0.05): variance 0.05^2 / 3 within 2%, all inside. */
+    double s2 = 0, bound = 1.0 / sqrt(400.0);
+    for (int64_t i = 0; i < a->n_params; i++) {
+        assert_true(fabs(a->params[i]) <= bound);
+        if (i < a->layers[0].n_w) s2 += (double)a->params[i] * a->params[i];
+    }
+    assert_float_equal(s2 / (double)a->layers[0].n_w, bound * bound / 3, 0.02 * bound * bound / 3);
+    int nonzero = 0;
+    for (int64_t j = 0; j < a->layers[0].n_b; j++) nonzero += a->layers[0].b[j] != 0.0f;
+    assert_true(nonzero > 290);
+    lm__net_destroy(&a);
+    lm__net_destroy(&b);
+    lm__net_destroy(&c);
+    /* He et al.: N(0, 2 / fan_in) before a ReLU, biases 0. */
+    assert_int_equal(lm__net_create((lm__shape){400, 1, 1}, &a), LM_OK);
+    assert_int_equal(lm__net_add_dense(a, 300, 1), 1);
+    a->init = LM_INIT_HE;
+    assert_int_equal(lm__net_finish(a, 2, 0, 77, 1), LM_OK);
+    s2 = 0;
     for (int64_t i = 0; i < a->layers[0].n_w; i++) s2 += (double)a->params[i] * a->params[i];
     assert_float_equal(s2 / (double)a->layers[0].n_w, 2.0 / 400, 0.02 * 2.0 / 400);
     for (int64_t j = 0; j < a->layers[0].n_b; j++) assert_true(a->layers[0].b[j] == 0.0f);
     lm__net_destroy(&a);
-    lm__net_destroy(&b);
-    lm__net_destroy(&c);
 }
 
 /* ---- SGD against hand computations (lr 0.1, gradient 0.5, w0 = 1) ---- */
@@ -613,6 +629,92 @@ static void test_lr_schedules(void **state) {
     assert_float_equal(lm_lr_at(&p, 100, 10, 100), 0.0, 1e-12);
 }
 
+/* ---- training parameters by name ---- */
+
+static void test_params_table(void **state) {
+    (void)state;
+    lm_train_params p;
+    lm_train_params_default(&p);
+    assert_int_equal(lm_train_params_check(&p), LM_OK);
+    assert_int_equal(p.model, LM_MODEL_MLP);
+    assert_int_equal(p.conv_layers, 2);
+    assert_int_equal(p.filters, 32);
+    assert_int_equal(p.kernel, 3);
+    assert_int_equal(p.preprocess.one_hot, 1);
+    assert_int_equal(p.preprocess.scaler, LM_SCALE_NONE);
+    assert_int_equal(p.augment.crop_padding, 0);
+    /* Every listed name is settable and has a section; sections as config needs them. */
+    int n;
+    const char *const *names = lm_train_params_names(&n);
+    assert_int_equal(n, 29);
+    for (int i = 0; i < n; i++) assert_non_null(lm_train_param_section(names[i]));
+    assert_string_equal(lm_train_param_section("lr"), "training");
+    assert_string_equal(lm_train_param_section("dropout"), "model");
+    assert_string_equal(lm_train_param_section("kernel"), "model");
+    assert_string_equal(lm_train_param_section("init"), "model");
+    assert_int_equal(p.init, LM_INIT_PYTORCH);
+    assert_int_equal(lm_train_params_set(&p, "init", 0, "he"), LM_OK);
+    assert_int_equal(p.init, LM_INIT_HE);
+    assert_string_equal(lm_train_param_section("one_hot"), "preprocessing");
+    assert_string_equal(lm_train_param_section("mixup_alpha"), "augmentation");
+    assert_null(lm_train_param_section("nope"));
+    assert_null(lm_train_param_section(NULL));
+    /* Choices by label, booleans by number or label. */
+    assert_int_equal(lm_train_params_set(&p, "model", 0, "cnn"), LM_OK);
+    assert_int_equal(p.model, LM_MODEL_CNN);
+    assert_int_equal(lm_train_params_set(&p, "scaler", 0, "standardize"), LM_OK);
+    assert_int_equal(p.preprocess.scaler, LM_SCALE_STANDARDIZE);
+    assert_int_equal(lm_train_params_set(&p, "impute", 0, "most_frequent"), LM_OK);
+    assert_int_equal(p.preprocess.impute, LM_IMPUTE_MOST_FREQUENT);
+    assert_int_equal(lm_train_params_set(&p, "batchnorm", 0, "true"), LM_OK);
+    assert_int_equal(p.batchnorm, 1);
+    assert_int_equal(lm_train_params_set(&p, "one_hot", 0, NULL), LM_OK);
+    assert_int_equal(p.preprocess.one_hot, 0);
+    assert_int_equal(lm_train_params_set(&p, "flip", 1, NULL), LM_OK);
+    assert_int_equal(p.augment.flip, 1);
+    assert_int_equal(lm_train_params_set(&p, "mixup_alpha", 0.2, NULL), LM_OK);
+    assert_float_equal(p.augment.mixup_alpha, 0.2, 0);
+    assert_int_equal(lm_train_params_set(&p, "crop_padding", 4, NULL), LM_OK);
+    assert_int_equal(p.augment.crop_padding, 4);
+    assert_int_equal(lm_train_params_set(&p, "kernel", 5, NULL), LM_OK);
+    assert_int_equal(p.kernel, 5);
+    assert_int_equal(lm_train_params_check(&p), LM_OK);
+    /* Range errors name the parameter and the range. */
+    static const struct {
+        const char *name;
+        double num;
+        const char *label, *needle;
+    } bad[] = {{"kernel", 4, NULL, "'kernel' must be odd"},
+               {"kernel", 13, NULL, "[1, 11]"},
+               {"conv_layers", 9, NULL, "[1, 8]"},
+               {"filters", 0, NULL, "'filters'"},
+               {"model", 0, "rnn", "mlp, cnn, got 'rnn'"},
+               {"model", 1, NULL, "must be one of mlp, cnn"},
+               {"scaler", 0, "zscore", "none, standardize, minmax"},
+               {"batchnorm", NAN, "yes", "true or false"},
+               {"batchnorm", 2, NULL, "[0, 1]"},
+               {"noise_std", 1.5, NULL, "'noise_std' must be in [0, 1]"},
+               {"mixup_alpha", -1, NULL, "'mixup_alpha'"},
+               {"cutout", 65, NULL, "[0, 64]"},
+               {"lr", NAN, "fast", "'lr': expected a number, got 'fast'"},
+               {"flip", NAN, "maybe", "expected true or false, got 'maybe'"},
+               {"dropout", 1, NULL, "[0, 1)"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        lm_error_clear();
+        assert_int_equal(lm_train_params_set(&p, bad[i].name, bad[i].num, bad[i].label), LM_ERANGE);
+        if (!strstr(lm_error_message(), bad[i].needle))
+            fail_msg("%s: message '%s' lacks '%s'", bad[i].name, lm_error_message(), bad[i].needle);
+    }
+    lm_error_clear();
+    assert_int_equal(lm_train_params_set(&p, "kernal", 3, NULL), LM_EINVAL);
+    assert_non_null(strstr(lm_error_message(), "did you mean 'kernel'"));
+    lm_error_clear();
+    p.kernel = 6;
+    assert_int_equal(lm_train_params_check(&p), LM_ERANGE);
+    assert_non_null(strstr(lm_error_message(), "kernel"));
+    lm_error_clear();
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matmul_vs_naive), cmocka_unit_test(test_matmul_errors),
@@ -621,7 +723,7 @@ int main(void) {
         cmocka_unit_test(test_dropout_mask),   cmocka_unit_test(test_softmax_ce),
         cmocka_unit_test(test_grad_mlp),       cmocka_unit_test(test_net_errors),
         cmocka_unit_test(test_init),           cmocka_unit_test(test_sgd),
-        cmocka_unit_test(test_lr_schedules),
+        cmocka_unit_test(test_lr_schedules),   cmocka_unit_test(test_params_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
