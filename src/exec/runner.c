@@ -113,6 +113,7 @@ int lm__runner_start(lm_runner *r, const lm_config *c, lm_run_data *d, int trial
     r->data = d;
     r->trial_id = trial_id;
     r->epochs_target = epochs;
+    r->latency = NAN;
     int rc = lm_config_apply(c, hp, &r->params);
     if (rc == LM_OK) rc = lm__run_data_prepare(d, &r->params.preprocess, &r->train, &r->val, &r->test);
     if (rc == LM_OK) {
@@ -185,6 +186,14 @@ int lm__runner_epoch(lm_runner *r, lm_report *rep) {
     rep->seconds = s.seconds;
     rep->lr = s.lr;
     rep->params = lm_trainer_param_count(r->trainer);
+    rep->flops = lm_trainer_flops(r->trainer);
+    /* Latency (an objective of multi-objective searches): the median of a few batch-1
+     * forward passes, once per job; a failed measurement is reported as unknown. */
+    if (isnan(r->latency) && !s.diverged && lm_trainer_latency(r->trainer, 1, 9, &r->latency) < 0) {
+        lm_error_clear();
+        r->latency = NAN;
+    }
+    rep->latency = r->latency;
     if (s.diverged || !isfinite(s.val_loss)) {
         r->failed = 1;
         snprintf(r->reason, sizeof r->reason, "loss diverged (NaN or infinite) in epoch %d",

@@ -40,6 +40,7 @@ typedef struct lm_runner {
     int epochs_target;
     int epoch;
     int failed;
+    double latency;            /* seconds per example at batch 1, measured once per job */
     char reason[LM_REASON_MAX];
 } lm_runner;
 
