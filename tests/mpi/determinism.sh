@@ -6,7 +6,7 @@ same() {  # compare two results files, ignoring timing and placement columns
 import sys, h5py, numpy as np
 a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
 skip = {"trials/t_start", "trials/t_end", "trials/train_seconds", "trials/worker",
-        "curves/seconds", "curves/t"}
+        "curves/seconds", "curves/t", "trials/latency"}
 def walk(g, p=""):
     for k, v in g.items():
         q = p + k

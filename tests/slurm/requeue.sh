@@ -13,8 +13,8 @@ rc=0; slurm_start || rc=$?
 ((rc != 77)) || { echo "SKIP: not root"; exit 77; }
 ((rc == 0)) || fail "slurm_start"
 
-# About 15-30 s of training on 2 workers: 16 trials of 20 epochs.
-trials=16 epochs=20
+# About 30-60 s of training on 2 workers: 32 trials of 30 epochs.
+trials=32 epochs=30
 cat > exp.yaml <<YAML
 experiment: {name: requeue, seed: 11, output: $work/run, progress_interval: 1}
 data: {dataset: digits, validation_fraction: 0.2}
@@ -72,6 +72,7 @@ wait_done_above "$((n1 + 1))" 120
 
 # 2. Preemption: Slurm sends TERM to the whole job and requeues it.
 n2=$(done_count)
+((n2 < trials)) || fail "the run finished before it could be preempted: make it longer"
 scontrol requeue "$job" || fail "scontrol requeue"
 echo "$((SECONDS - t0)) s: requeued by scontrol with $n2 trials done"
 final=$(slurm_wait_done 240 "$job") || { show; fail "job $job did not end"; }
