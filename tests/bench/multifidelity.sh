@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Multi-fidelity against random search on the Fashion-MNIST MLP space (3 ranks): the
+# best validation accuracy found against the epochs spent, for random search (24 trials
+# of 9 epochs), Hyperband (R = 9, eta = 3, two passes) and ASHA (eta = 3, 60 trials),
+# and how many epochs each needs to match random search's final best.
+# Run from the source tree after setup: bash tests/bench/multifidelity.sh [SEED]
+set -euo pipefail
+seed=${1:-1}
+build=${LAMARCK_BUILD:-build}
+dir=$(mktemp -d "${TMPDIR:-/tmp}/lamarck-mf.XXXXXX")
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_mpi_yield_when_idle=1
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), seed $seed"
+for algo in random hyperband asha; do
+  case $algo in
+    random) search="{algorithm: random, trials: 24}" ;;
+    hyperband) search="{algorithm: hyperband, eta: 3, trials: 34}" ;;
+    asha) search="{algorithm: asha, eta: 3, min_epochs: 1, trials: 60}" ;;
+  esac
+  cat > "$dir/$algo.yaml" <<YAML
+experiment: {name: $algo, seed: $seed, output: $dir/$algo, progress_interval: 60, checkpoint_interval: 0}
+data: {dataset: fashion-mnist, validation_fraction: 0.1, train_subset: 20000}
+training: {epochs: 9, batch_size: 128, schedule: constant}
+model: {type: mlp, depth: 2}
+search: $search
+space:
+  lr:           {type: float, low: 0.001, high: 1.0, log: true}
+  momentum:     {type: float, low: 0.0, high: 0.99}
+  weight_decay: {type: float, low: 1.0e-6, high: 1.0e-2, log: true}
+  dropout:      {type: float, low: 0.0, high: 0.6}
+  width:        {type: categorical, values: [32, 64, 128, 256, 512]}
+YAML
+  t0=$(date +%s)
+  mpiexec -n 3 --oversubscribe "$build/lamarck" run "$dir/$algo.yaml" 2> "$dir/$algo.log"
+  echo "$algo: $(( $(date +%s) - t0 )) s"
+done
+/usr/bin/python3 - "$dir" <<'PYEOF'
+import sys, h5py, numpy as np
+d = sys.argv[1]
+curves = {}
+for algo in ("random", "hyperband", "asha"):
+    f = h5py.File(f"{d}/{algo}/results.h5", "r")
+    o = np.argsort(f["curves/t"][()], kind="stable")
+    acc = np.nan_to_num(f["curves/val_accuracy"][()][o], nan=0.0)
+    curves[algo] = np.maximum.accumulate(acc)        # best so far, epoch by epoch
+target = curves["random"][-1]
+print(f"random search: best {target:.4f} after {len(curves['random'])} epochs")
+for algo in ("hyperband", "asha"):
+    c = curves[algo]
+    hit = np.nonzero(c >= target)[0]
+    spent = hit[0] + 1 if len(hit) else None
+    frac = f"{spent / len(curves['random']):.2f} of random's epochs" if spent else "never"
+    print(f"{algo}: best {c[-1]:.4f} after {len(c)} epochs; reaches {target:.4f} after {spent} epochs ({frac})")
+for algo, c in curves.items():
+    marks = [c[min(k, len(c)) - 1] for k in (10, 25, 50, 100, 150, 200) if k <= len(c)]
+    print(f"  {algo:9s} best after 10/25/50/100/150/200 epochs: " + " ".join(f"{m:.4f}" for m in marks))
+PYEOF
+rm -rf "$dir"
