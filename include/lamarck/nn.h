@@ -109,6 +109,11 @@ const char *lm_train_param_section(const char *name);
 /* Checks every field's range; LM_ERANGE with a message naming the field. */
 int lm_train_params_check(const lm_train_params *p);
 
+/* Threads each rank's compute primitives use (default: OMP_NUM_THREADS as it was when the
+ * process started, else every core). Workers sharing a node want 1. */
+void lm_nn_set_threads(int n);
+int lm_nn_threads(void);
+
 /* Learning rate at iteration it of total (both counted in mini-batches over the whole
  * run); step schedules decay every step_size epochs of iters_per_epoch. */
 double lm_lr_at(const lm_train_params *p, long it, long iters_per_epoch, long total);

@@ -15,6 +15,7 @@
 #include "lamarck/error.h"
 #include "lamarck/exec.h"
 #include "lamarck/log.h"
+#include "lamarck/nn.h"
 #include "lamarck/strutil.h"
 
 #include <errno.h>
@@ -32,8 +33,9 @@ lm_run_options lm_run_options_default(void) {
 
 int lm_exec_init(int *argc, char ***argv, int *rank, int *size) {
     /* One thread per rank unless asked otherwise: oneDNN's OpenMP threads on every rank
-     * of a full node would oversubscribe it. Set before the first parallel region. */
-    setenv("OMP_NUM_THREADS", "1", 0);
+     * of a full node would oversubscribe it. */
+    const char *omp = getenv("OMP_NUM_THREADS");
+    lm_nn_set_threads(omp && atoi(omp) > 0 ? atoi(omp) : 1);
     /* A signal during start-up must not kill a rank before the run can checkpoint. */
     lm__signals_install();
     int rc = MPI_Init(argc, argv);
