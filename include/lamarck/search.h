@@ -84,6 +84,10 @@ typedef struct lm_trial {
     int bracket;             /* bracket id (see the searcher); -1 when it has no brackets */
     int rung;                /* highest rung entered, 0 the first; -1 when none */
     /* ---- end multi-fidelity ---- */
+    /* ---- population-based training (pbt; issue 6) ---- */
+    int member;              /* pbt: the population member whose chain it belongs to
+                                (0 .. population-1); -1 for other searchers */
+    /* ---- end population-based training ---- */
 } lm_trial;
 
 /* ---- lineage and population snapshots (evolution, nsga2; issue 7) ---- */
@@ -129,6 +133,29 @@ typedef struct lm_promotion {
 
 /* ---- end promotions ---- */
 
+/* ---- population-based training (pbt; issue 6) ---- */
+
+/* An exploit (Jaderberg et al. 2017): member `member` stops its trial prev_trial and
+ * continues as the new trial `trial`, which starts from a copy of the kept state of
+ * trial `donor` (its weights and optimizer state after `epoch` epochs) with the
+ * hyperparameters that explore made from the donor's. */
+typedef struct lm_pbt_event {
+    double t;                /* seconds since the run started: the arrival time of the last
+                                report in the table when it was recorded (NAN if none) */
+    int epoch;               /* epochs the donor had trained: the new trial's first is epoch+1 */
+    int member;              /* the recipient member, 0 .. population-1 */
+    int trial;               /* the new trial */
+    int donor;               /* the trial whose kept state is copied */
+    int donor_member;        /* the member the donor trial belongs to */
+    int prev_trial;          /* the member's trial before the exploit */
+    int prev_epoch;          /* epochs prev_trial had trained (its ready point, or where it
+                                failed) */
+    double score;            /* the member's score at that point (-inf: failed) */
+    double donor_score;      /* the donor member's latest score */
+} lm_pbt_event;
+
+/* ---- end population-based training ---- */
+
 typedef struct lm_curve_row {
     int trial_id, epoch;
     double train_loss, train_accuracy, val_loss, val_accuracy, seconds, lr, t;
@@ -150,6 +177,13 @@ typedef struct lm_trials {
     size_t n_promotions, cap_promotions;
     lm_promotion *promotions; /* in the order they were decided */
     /* ---- end promotions ---- */
+    /* ---- population-based training (pbt; issue 6) ---- */
+    size_t n_pbt, cap_pbt;
+    lm_pbt_event *pbt;       /* exploits, in the order they were recorded */
+    double *pbt_hp;          /* n_pbt x 2 x n_hp: each event's hyperparameters before (the
+                                donor's, which explore started from), then after (the new
+                                trial's) */
+    /* ---- end population-based training ---- */
 } lm_trials;
 
 int lm_trials_init(lm_trials *t, int n_hp);
@@ -181,6 +215,18 @@ void lm_trials_last_snapshot(const lm_trials *t, size_t *first, int *n);
  * LM_ERANGE when the table would hold more than 2^26 promotions. */
 int lm_trials_add_promotion(lm_trials *t, int trial_id, int to_rung);
 /* ---- end promotions ---- */
+/* ---- population-based training (issue 6) ----
+ * Appends an exploit event: a copy of *e with t set to the arrival time of the last
+ * report in the table, and the n_hp values of before (the donor's hyperparameters) and
+ * after (the new trial's). LM_EINVAL for a trial, donor or prev_trial outside the table,
+ * a trial equal to its donor, a negative epoch or member; LM_ERANGE when the table would
+ * hold more than 2^24 events. */
+int lm_trials_add_pbt_event(lm_trials *t, const lm_pbt_event *e, const double *before,
+                            const double *after);
+/* Event k's hyperparameters before (after = 0) or after (after = 1) the exploit: n_hp
+ * values in the table's store (valid until the next lm_trials_add_pbt_event or load). */
+const double *lm_trials_pbt_hp(const lm_trials *t, size_t k, int after);
+/* ---- end population-based training ---- */
 
 /* ---- searcher interface ---- */
 

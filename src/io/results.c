@@ -14,6 +14,10 @@
  *   /populations/<column>  population snapshots of evolution and nsga2 (snapshot,
  *                     event, trial, age, front, fitness, crowding), one row per member
  *                     per snapshot, in the order taken; empty for other searchers
+ *   /pbt/events/<column>  population-based training's exploits (t, epoch, member, trial,
+ *                     donor, donor_member, prev_trial, prev_epoch, score, donor_score), in
+ *                     the order recorded, with hp_before/<name> (the donor's point) and
+ *                     hp_after/<name> (the new trial's); empty for other searchers
  *   /pareto/trial     the final first front (attribute source says which): front 0 of
  *                     the last snapshot with fronts (nsga2), else the non-dominated
  *                     finished trials on val_accuracy (max) and params (min)
@@ -94,6 +98,9 @@ static const trial_col trial_cols[] = {
        "FLOPs of one forward pass of one example; NaN if not measured"),
     TC(latency, COL_F64, "seconds",
        "latency of one forward pass of one example; NaN if not measured"),
+    /* population-based training (issue 6) */
+    TC(member, COL_I32, "index",
+       "pbt: the population member whose chain the trial belongs to; -1 for other searchers"),
 };
 #undef TC
 #define N_TRIAL_COLS (sizeof trial_cols / sizeof *trial_cols)
@@ -352,6 +359,111 @@ done:
     return rc;
 }
 
+/* ---- writing: /pbt/events (population-based training; issue 6) ---- */
+
+typedef struct pbt_col {
+    const char *name;
+    int is_int;
+    size_t offset;
+    const char *units, *description;
+} pbt_col;
+
+#define PBC(field, is_int, units, desc) {#field, is_int, offsetof(lm_pbt_event, field), units, desc}
+static const pbt_col pbt_cols[] = {
+    PBC(t, 0, "seconds", "when the exploit was recorded: arrival of the newest report, since "
+        "the start of the run"),
+    PBC(epoch, 1, "epochs",
+        "epochs the donor had trained: the new trial's first epoch is epoch + 1"),
+    PBC(member, 1, "index", "the member that exploited (as /trials/member)"),
+    PBC(trial, 1, "index", "the new trial the member continues as (its row in /trials)"),
+    PBC(donor, 1, "index", "the trial whose weights and optimizer state were copied"),
+    PBC(donor_member, 1, "index", "the member the donor trial belongs to"),
+    PBC(prev_trial, 1, "index", "the member's trial before the exploit (stopped by it)"),
+    PBC(prev_epoch, 1, "epochs", "epochs prev_trial had trained when the member exploited"),
+    PBC(score, 0, "fraction",
+        "the member's validation accuracy at its ready point; -inf when its trial had failed"),
+    PBC(donor_score, 0, "fraction", "the donor member's latest validation accuracy"),
+};
+#undef PBC
+#define N_PBT_COLS (sizeof pbt_cols / sizeof *pbt_cols)
+
+/* hp_before/<name> (after = 0) or hp_after/<name>: one dataset per hyperparameter. */
+static int write_pbt_hps(lm__h5 *f, hid_t g, const lm_space *sp, const lm_trials *t, int after,
+                         double *buf) {
+    hid_t hg = H5I_INVALID_HID, d = H5I_INVALID_HID;
+    int n_hp = sp ? lm_space_size(sp) : 0, rc;
+    const char *names[LM_HP_MAX];
+    for (int i = 0; i < n_hp; i++) names[i] = lm_space_hp(sp, i)->name;
+    LM_CALL(lm__h5_group_create(f, g, after ? "hp_after" : "hp_before", &hg));
+    LM_CALL_GOTO(rc, lm__h5_attr_strs(f, hg, "names", (size_t)n_hp, names), done);
+    LM_CALL_GOTO(rc, lm__h5_attr_str(f, hg, "description",
+                                     after ? "each exploit's new hyperparameters (explored from "
+                                             "the donor's), as /trials/hp"
+                                           : "each exploit's donor hyperparameters (what explore "
+                                             "started from), as /trials/hp"),
+                 done);
+    for (int i = 0; i < n_hp; i++) {
+        const lm_hp *h = lm_space_hp(sp, i);
+        LM_CALL_GOTO(rc, check_hp_name(h->name), done);
+        for (size_t k = 0; k < t->n_pbt; k++) buf[k] = lm_trials_pbt_hp(t, k, after)[i];
+        LM_CALL_GOTO(rc, lm__h5_write_1d(f, hg, h->name, LM_DT_F64, t->n_pbt, buf, &d), done);
+        LM_CALL_GOTO(rc, lm__h5_attr_meta(f, d, h->kind == LM_HP_CATEGORICAL ? "choice index" : "1",
+                                          after ? "the value after explore; NaN when inactive"
+                                                : "the donor's value; NaN when inactive"),
+                     done);
+        lm__h5_close_id(&d);
+    }
+    rc = LM_OK;
+done:
+    lm__h5_close_id(&d);
+    lm__h5_close_id(&hg);
+    return rc;
+}
+
+/* One row per exploit, in the order recorded; empty for searchers other than pbt. */
+static int write_pbt_events(lm__h5 *f, const lm_run_info *info, const lm_trials *t) {
+    size_t n = t->n_pbt;
+    double *buf = malloc((n ? n : 1) * sizeof *buf);
+    LM_CHECK_ALLOC(buf);
+    hid_t g = H5I_INVALID_HID, eg = H5I_INVALID_HID, d = H5I_INVALID_HID;
+    int rc;
+    LM_CALL_GOTO(rc, lm__h5_group_create(f, f->id, "pbt", &g), done);
+    LM_CALL_GOTO(rc, lm__h5_attr_str(f, g, "description", "population-based training"), done);
+    LM_CALL_GOTO(rc, lm__h5_group_create(f, g, "events", &eg), done);
+    LM_CALL_GOTO(rc, lm__h5_attr_str(f, eg, "description",
+                                     "exploits: a member continues as a new trial from a copy of "
+                                     "a donor trial's state, with explored hyperparameters; one "
+                                     "row each, in the order recorded"),
+                 done);
+    for (size_t c = 0; c < N_PBT_COLS; c++) {
+        const pbt_col *pc = &pbt_cols[c];
+        for (size_t i = 0; i < n; i++) {
+            const char *p = (const char *)&t->pbt[i] + pc->offset;
+            if (pc->is_int) {
+                int v;
+                memcpy(&v, p, sizeof v);
+                ((int32_t *)buf)[i] = v;
+            } else {
+                memcpy(&buf[i], p, sizeof *buf);
+            }
+        }
+        LM_CALL_GOTO(rc, lm__h5_write_1d(f, eg, pc->name, pc->is_int ? LM_DT_I32 : LM_DT_F64, n,
+                                         buf, &d), done);
+        LM_CALL_GOTO(rc, lm__h5_attr_meta(f, d, pc->units, pc->description), done);
+        lm__h5_close_id(&d);
+    }
+    const lm_space *sp = info->config ? info->config->space : NULL;
+    LM_CALL_GOTO(rc, write_pbt_hps(f, eg, sp, t, 0, buf), done);
+    LM_CALL_GOTO(rc, write_pbt_hps(f, eg, sp, t, 1, buf), done);
+    rc = LM_OK;
+done:
+    lm__h5_close_id(&d);
+    lm__h5_close_id(&eg);
+    lm__h5_close_id(&g);
+    free(buf);
+    return rc;
+}
+
 /* ---- writing: /populations and /pareto (evolution, nsga2; issue 7) ---- */
 
 typedef struct pop_col {
@@ -516,6 +628,7 @@ static int write_all(lm__h5 *f, const lm_run_info *info, const lm_trials *t) {
     LM_CALL(write_curves(f, t));
     LM_CALL(write_promotions(f, t)); /* issue 5 */
     LM_CALL(write_populations(f, t)); /* issue 7 */
+    LM_CALL(write_pbt_events(f, info, t)); /* issue 6 */
     LM_CALL(write_pareto(f, t));      /* issue 7 */
     return LM_OK;
 }

@@ -19,6 +19,7 @@ static const lm_searcher_ops *const registry[] = {
     &lm__hyperband_ops, &lm__sha_ops, &lm__asha_ops, /* issue 5 */
     &lm__evolution_ops, &lm__nsga2_ops, /* issue 7 */
     &lm__bo_ops, &lm__bohb_ops, /* issue 9 */
+    &lm__pbt_ops, /* issue 6 */
 };
 #define N_REGISTRY ((int)(sizeof registry / sizeof *registry))
 
@@ -26,7 +27,8 @@ static const lm_searcher_ops *const registry[] = {
 static const char *const names[N_REGISTRY] = {"random", "grid",
                                                "hyperband", "sha", "asha" /* issue 5 */,
                                                "evolution", "nsga2" /* issue 7 */,
-                                               "bo", "bohb" /* issue 9 */};
+                                               "bo", "bohb" /* issue 9 */,
+                                               "pbt" /* issue 6 */};
 
 const char *const *lm_searcher_names(int *n) {
     if (n) *n = N_REGISTRY;

@@ -25,6 +25,9 @@ extern const lm_searcher_ops lm__nsga2_ops;
  * bohb.c (shares bo.c's encoding through bo_encode.h) */
 extern const lm_searcher_ops lm__bo_ops;
 extern const lm_searcher_ops lm__bohb_ops;
+/* population-based training (issue 6): pbt.c; exploit/explore operators in pbt_ops.c
+ * (pbt.h) */
+extern const lm_searcher_ops lm__pbt_ops;
 
 /* Writes "searcher/kind" (the searcher's name) and "searcher/n_hp". */
 int lm__searcher_save_header(const lm_searcher *s, int n_hp, lm_state_writer *w);

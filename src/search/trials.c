@@ -62,6 +62,8 @@ void lm_trials_fini(lm_trials *t) {
     free(t->curves);
     free(t->pop); /* population snapshots (issue 7) */
     free(t->promotions); /* promotions (issue 5) */
+    free(t->pbt);        /* pbt events (issue 6) */
+    free(t->pbt_hp);
     int n_hp = t->n_hp;
     memset(t, 0, sizeof *t);
     t->n_hp = n_hp;
@@ -127,6 +129,8 @@ static void trial_clear(lm_trial *tr, int id) {
     /* multi-fidelity (issue 5) */
     tr->bracket = -1;
     tr->rung = -1;
+    /* population-based training (issue 6) */
+    tr->member = -1;
 }
 
 /* Adds a pending trial (worker -1, no epochs, metrics and times NAN) with a copy of the
@@ -290,6 +294,8 @@ static const column trial_cols[] = {
     /* multi-fidelity (issue 5) */
     {"bracket", LM_DT_I32, offsetof(lm_trial, bracket)},
     {"rung", LM_DT_I32, offsetof(lm_trial, rung)},
+    /* population-based training (issue 6) */
+    {"member", LM_DT_I32, offsetof(lm_trial, member)},
 };
 
 static const column curve_cols[] = {
@@ -408,6 +414,7 @@ static int save_reasons(const lm_trials *t, lm_state_writer *w, const char *pref
 
 static int save_snapshots(const lm_trials *t, lm_state_writer *w, const char *prefix);
 static int save_promotions(const lm_trials *t, lm_state_writer *w, const char *prefix);
+static int save_pbt(const lm_trials *t, lm_state_writer *w, const char *prefix);
 
 /* Writes the whole table under prefix (see the layout at the top of this file). */
 int lm_trials_save(const lm_trials *t, lm_state_writer *w, const char *prefix) {
@@ -441,6 +448,7 @@ int lm_trials_save(const lm_trials *t, lm_state_writer *w, const char *prefix) {
                                   t->hp_store ? t->hp_store : &none), out);
     LM_CALL_GOTO(rc, save_snapshots(t, w, prefix), out); /* issue 7 */
     LM_CALL_GOTO(rc, save_promotions(t, w, prefix), out); /* issue 5 */
+    LM_CALL_GOTO(rc, save_pbt(t, w, prefix), out); /* issue 6 */
 out:
     free(scratch);
     return rc;
@@ -505,6 +513,7 @@ static int validate(const lm_trials *t, const char *prefix) {
 
 static int load_snapshots(lm_trials *t, lm_state_reader *r, const char *prefix);
 static int load_promotions(lm_trials *t, lm_state_reader *r, const char *prefix);
+static int load_pbt(lm_trials *t, lm_state_reader *r, const char *prefix);
 
 static int load_into(lm_trials *t, lm_state_reader *r, const char *prefix, void **scratch) {
     int64_t n_hp, n, n_curves;
@@ -542,6 +551,7 @@ static int load_into(lm_trials *t, lm_state_reader *r, const char *prefix, void 
     LM_CALL(validate(t, prefix));
     LM_CALL(load_snapshots(t, r, prefix)); /* issue 7 */
     LM_CALL(load_promotions(t, r, prefix)); /* issue 5 */
+    LM_CALL(load_pbt(t, r, prefix)); /* issue 6 */
     return LM_OK;
 }
 
@@ -798,5 +808,126 @@ static int load_promotions(lm_trials *t, lm_state_reader *r, const char *prefix)
     free(scratch);
     LM_CALL(rc);
     LM_CALL(check_promotions(t, prefix));
+    return LM_OK;
+}
+
+/* ---- population-based training (pbt; issue 6) ----
+ *
+ * Checkpoint layout, after the rest of the table: scalar n_pbt (i64); one typed column
+ * per lm_pbt_event field (n_pbt elements each), named pbt_<field>; pbt_hp (n_pbt x 2 x
+ * n_hp doubles, each event's before then after). */
+
+#define PBT_EVENTS_MAX ((size_t)1 << 24)
+
+static const column pbt_cols[] = {
+    {"pbt_t", LM_DT_F64, offsetof(lm_pbt_event, t)},
+    {"pbt_epoch", LM_DT_I32, offsetof(lm_pbt_event, epoch)},
+    {"pbt_member", LM_DT_I32, offsetof(lm_pbt_event, member)},
+    {"pbt_trial", LM_DT_I32, offsetof(lm_pbt_event, trial)},
+    {"pbt_donor", LM_DT_I32, offsetof(lm_pbt_event, donor)},
+    {"pbt_donor_member", LM_DT_I32, offsetof(lm_pbt_event, donor_member)},
+    {"pbt_prev_trial", LM_DT_I32, offsetof(lm_pbt_event, prev_trial)},
+    {"pbt_prev_epoch", LM_DT_I32, offsetof(lm_pbt_event, prev_epoch)},
+    {"pbt_score", LM_DT_F64, offsetof(lm_pbt_event, score)},
+    {"pbt_donor_score", LM_DT_F64, offsetof(lm_pbt_event, donor_score)},
+};
+#define N_PBT_COLS (sizeof pbt_cols / sizeof *pbt_cols)
+
+static int reserve_pbt(lm_trials *t, size_t want) {
+    if (want <= t->cap_pbt) return LM_OK;
+    LM_CHECK(want <= PBT_EVENTS_MAX, LM_ERANGE,
+             "trial table holds too many pbt events (%zu at most)", PBT_EVENTS_MAX);
+    size_t cap = t->cap_pbt ? t->cap_pbt : 64;
+    while (cap < want) cap = cap > PBT_EVENTS_MAX / 2 ? PBT_EVENTS_MAX : 2 * cap;
+    lm_pbt_event *e = realloc(t->pbt, cap * sizeof *e);
+    LM_CHECK_ALLOC(e);
+    t->pbt = e;
+    size_t hp_n = cap * 2 * (size_t)t->n_hp;
+    double *hp = realloc(t->pbt_hp, (hp_n ? hp_n : 1) * sizeof *hp);
+    /* pbt grew but cap_pbt did not: still consistent at the old capacity. */
+    LM_CHECK(hp != NULL, LM_ENOMEM, "out of memory growing the pbt events to %zu", cap);
+    t->pbt_hp = hp;
+    t->cap_pbt = cap;
+    return LM_OK;
+}
+
+/* What an event must satisfy, in the table and in a checkpoint alike. */
+static int pbt_event_ok(const lm_trials *t, const lm_pbt_event *e) {
+    return e->trial >= 0 && e->trial < t->n && e->donor >= 0 && e->donor < t->n &&
+           e->prev_trial >= 0 && e->prev_trial < t->n && e->trial != e->donor &&
+           e->epoch >= 0 && e->prev_epoch >= 0 && e->member >= 0 && e->donor_member >= 0;
+}
+
+int lm_trials_add_pbt_event(lm_trials *t, const lm_pbt_event *e, const double *before,
+                            const double *after) {
+    LM_CHECK(t && e && ((before && after) || t->n_hp == 0), LM_EINVAL,
+             "lm_trials_add_pbt_event: NULL argument");
+    LM_CHECK(pbt_event_ok(t, e), LM_EINVAL,
+             "pbt event: member %d (donor member %d) continues as trial %d from trial %d at "
+             "epoch %d (its trial %d at epoch %d), but the table has trials 0 to %d", e->member,
+             e->donor_member, e->trial, e->donor, e->epoch, e->prev_trial, e->prev_epoch,
+             t->n - 1);
+    LM_CALL(reserve_pbt(t, t->n_pbt + 1));
+    size_t k = t->n_pbt++;
+    t->pbt[k] = *e;
+    t->pbt[k].t = t->n_curves ? t->curves[t->n_curves - 1].t : NAN;
+    size_t nh = (size_t)t->n_hp;
+    if (nh) {
+        memcpy(t->pbt_hp + 2 * k * nh, before, nh * sizeof *before);
+        memcpy(t->pbt_hp + (2 * k + 1) * nh, after, nh * sizeof *after);
+    }
+    return LM_OK;
+}
+
+const double *lm_trials_pbt_hp(const lm_trials *t, size_t k, int after) {
+    if (!t || k >= t->n_pbt) return NULL;
+    return t->pbt_hp + (2 * k + (after ? 1 : 0)) * (size_t)t->n_hp;
+}
+
+static int save_pbt(const lm_trials *t, lm_state_writer *w, const char *prefix) {
+    char name[NAME_MAX_LEN];
+    LM_CALL(entry_name(name, prefix, "n_pbt"));
+    LM_CALL(lm_state_put_i64(w, name, (int64_t)t->n_pbt));
+    void *scratch = malloc((t->n_pbt ? t->n_pbt : 1) * sizeof(double));
+    LM_CHECK_ALLOC(scratch);
+    int rc = put_cols(w, prefix, pbt_cols, N_PBT_COLS, t->pbt, sizeof *t->pbt, t->n_pbt, scratch);
+    free(scratch);
+    LM_CALL(rc);
+    LM_CALL(entry_name(name, prefix, "pbt_hp"));
+    double none = 0;
+    LM_CALL(lm_state_put(w, name, LM_DT_F64, t->n_pbt * 2 * (size_t)t->n_hp,
+                         t->pbt_hp ? t->pbt_hp : &none));
+    return LM_OK;
+}
+
+static int load_pbt(lm_trials *t, lm_state_reader *r, const char *prefix) {
+    int64_t n;
+    LM_CALL(get_count(r, prefix, "n_pbt", (int64_t)PBT_EVENTS_MAX, &n));
+    LM_CALL(reserve_pbt(t, (size_t)n));
+    t->n_pbt = (size_t)n;
+    void *scratch = malloc((n ? (size_t)n : 1) * sizeof(double));
+    LM_CHECK_ALLOC(scratch);
+    int rc = get_cols(r, prefix, pbt_cols, N_PBT_COLS, t->pbt, sizeof *t->pbt, t->n_pbt,
+                      "one per pbt event", scratch);
+    free(scratch);
+    LM_CALL(rc);
+    double none;
+    LM_CALL(get_exact(r, prefix, "pbt_hp", LM_DT_F64, t->n_pbt * 2 * (size_t)t->n_hp,
+                      "pbt events x 2 x hyperparameters", t->pbt_hp ? t->pbt_hp : &none));
+    char name[NAME_MAX_LEN];
+    LM_CALL(entry_name(name, prefix, "pbt_trial"));
+    for (size_t k = 0; k < t->n_pbt; k++) {
+        const lm_pbt_event *e = &t->pbt[k];
+        LM_CHECK(pbt_event_ok(t, e), LM_ECKPT,
+                 "checkpoint entry '%s' (or pbt_donor, pbt_prev_trial, pbt_epoch, pbt_member): "
+                 "event %zu has member %d continue as trial %d from trial %d at epoch %d, but "
+                 "the table has trials 0 to %d", name, k, e->member, e->trial, e->donor,
+                 e->epoch, t->n - 1);
+    }
+    for (int i = 0; i < t->n; i++) {
+        LM_CALL(entry_name(name, prefix, "member"));
+        LM_CHECK(t->v[i].member >= -1, LM_ECKPT, "checkpoint entry '%s': trial %d has member %d",
+                 name, i, t->v[i].member);
+    }
     return LM_OK;
 }
