@@ -33,7 +33,8 @@ static void progress(controller *c) {
     int failed = lm_trials_count(&c->trials, LM_TRIAL_FAILED);
     int best = lm_trials_best(&c->trials);
     double el = now(c);
-    /* Remaining work in epochs: unstarted planned trials in full, running ones' rest. */
+    /* Remaining work in epochs: unstarted planned trials in full, running ones' rest;
+     * for PBT, what the population's budget has left. */
     long remaining = (c->planned_trials - c->trials.n) * (long)c->cfg->train.epochs;
     if (remaining < 0) remaining = 0;
     for (int w = 0; w < c->tr->n_workers; w++)
@@ -41,15 +42,23 @@ static void progress(controller *c) {
             const lm_trial *t = &c->trials.v[c->running[w]];
             remaining += t->epochs_target - t->epochs;
         }
+    if (!strcmp(c->cfg->algorithm, "pbt")) {
+        long members = (long)lm_options_get(&c->cfg->search_options,
+                                            lm_searcher_options("pbt"), "population");
+        remaining = members * c->cfg->train.epochs - c->epochs_done;
+        if (remaining < 0) remaining = 0;
+    }
     double eta = c->epochs_done > 0 ? el / (double)c->epochs_done * (double)remaining : NAN;
     char e1[32], e2[32], bestbuf[64] = "-";
     format_duration(el, e1, sizeof e1);
     format_duration(eta, e2, sizeof e2);
     if (best >= 0)
         snprintf(bestbuf, sizeof bestbuf, "%.4f (trial %d)", c->trials.v[best].best_val_accuracy, best);
-    lm_log_info("progress: trials %d/%ld done, %d running, %d failed | best val_accuracy %s | "
+    char total[32] = "";
+    if (strcmp(c->cfg->algorithm, "pbt") != 0) snprintf(total, sizeof total, "/%ld", c->planned_trials);
+    lm_log_info("progress: trials %d%s done, %d running, %d failed | best val_accuracy %s | "
                 "elapsed %s | ETA %s",
-                done, c->planned_trials, c->n_running, failed, bestbuf, e1, e2);
+                done, total, c->n_running, failed, bestbuf, e1, e2);
     c->next_progress = el + c->cfg->progress_interval;
 }
 
@@ -330,6 +339,19 @@ static void summary(controller *c) {
     lm_space_format(c->cfg->space, t->hp, hp, sizeof hp);
     lm_log_info("best: trial %d, val_accuracy %.4f, test_accuracy %.4f | %s", best,
                 t->best_val_accuracy, t->test_accuracy, hp);
+    if (isnan(t->test_accuracy)) {
+        /* Stopped early (or continued as a copy): only finished trials are tested. */
+        int done = -1;
+        for (int i = 0; i < c->trials.n; i++)
+            if (c->trials.v[i].status == LM_TRIAL_DONE &&
+                (done < 0 || c->trials.v[i].best_val_accuracy > c->trials.v[done].best_val_accuracy))
+                done = i;
+        if (done >= 0) {
+            lm_space_format(c->cfg->space, c->trials.v[done].hp, hp, sizeof hp);
+            lm_log_info("best finished trial: %d, val_accuracy %.4f, test_accuracy %.4f | %s", done,
+                        c->trials.v[done].best_val_accuracy, c->trials.v[done].test_accuracy, hp);
+        }
+    }
     lm_log_info("results: %s (lamarck report %s)", c->results_path, c->results_path);
 }
 

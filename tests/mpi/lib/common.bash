@@ -58,7 +58,7 @@ same_tables() {
 import sys, h5py, numpy as np
 a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
 skip = {"trials/t_start", "trials/t_end", "trials/train_seconds", "trials/worker",
-        "curves/seconds", "curves/t", "promotions/t", "trials/latency"}
+        "curves/seconds", "curves/t", "promotions/t", "pbt/events/t", "trials/latency"}
 def walk(g, p=""):
     for k, v in g.items():
         q = p + k
