@@ -5,7 +5,7 @@
  * (configuration, epoch) that predicts final accuracies from partial learning curves.
  *
  * No MPI here: a GP factors its covariance with LAPACK on the calling rank, or hands
- * the factorization to an lm_gp_solver (the ScaLAPACK one is in surrogate_mpi.h)
+ * the factorization to an lm_gp_solver (the ScaLAPACK one is in surrogate/scalapack.h)
  * once it holds solver_min_n points or more.
  *
  *     lm_kernel *k;

@@ -20,7 +20,7 @@
  * without an asynchronous progress thread a sleeping rank would stall a large
  * pipelined transfer. */
 #include "lamarck/error.h"
-#include "lamarck/surrogate_mpi.h"
+#include "surrogate/scalapack.h"
 #include "lamarck/timer.h"
 
 #include <math.h>

@@ -17,7 +17,7 @@
  *     more: ScaLAPACK over all ranks (the scatter, potrs and gather times too). */
 #include "lamarck/error.h"
 #include "lamarck/surrogate.h"
-#include "lamarck/surrogate_mpi.h"
+#include "surrogate/scalapack.h"
 #include "lamarck/timer.h"
 
 #include <lapacke.h>

@@ -1,26 +1,28 @@
 #!/usr/bin/env bash
 # Multi-fidelity against random search on the Fashion-MNIST MLP space (3 ranks): the
 # best validation accuracy found against the epochs spent, for random search (24 trials
-# of 9 epochs), Hyperband (R = 9, eta = 3, two passes) and ASHA (eta = 3, 60 trials),
+# of R epochs, R = 9 by default), Hyperband (eta = 3: two passes for R = 9, one for larger
+# R) and ASHA (eta = 3, 60 trials),
 # and how many epochs each needs to match random search's final best.
-# Run from the source tree after setup: bash tests/bench/multifidelity.sh [SEED]
+# Run from the source tree after setup: bash tests/bench/multifidelity.sh [SEED] [R]
 set -euo pipefail
 seed=${1:-1}
+R=${2:-9}
 build=${LAMARCK_BUILD:-build}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/lamarck-mf.XXXXXX")
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_mpi_yield_when_idle=1
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), seed $seed"
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), seed $seed, R = $R"
 for algo in random hyperband asha; do
   case $algo in
     random) search="{algorithm: random, trials: 24}" ;;
-    hyperband) search="{algorithm: hyperband, eta: 3, trials: 34}" ;;
+    hyperband) search="{algorithm: hyperband, eta: 3, trials: $([ "$R" = 9 ] && echo 34 || echo 0)}" ;;
     asha) search="{algorithm: asha, eta: 3, min_epochs: 1, trials: 60}" ;;
   esac
   cat > "$dir/$algo.yaml" <<YAML
 experiment: {name: $algo, seed: $seed, output: $dir/$algo, progress_interval: 60, checkpoint_interval: 0}
 data: {dataset: fashion-mnist, validation_fraction: 0.1, train_subset: 20000}
-training: {epochs: 9, batch_size: 128, schedule: constant}
+training: {epochs: $R, batch_size: 128, schedule: constant}
 model: {type: mlp, depth: 2}
 search: $search
 space:
