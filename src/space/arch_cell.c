@@ -321,7 +321,7 @@ int lm_arch_cell_decode(const int32_t *g, int n_blocks, int n_cells, int filters
     LM_CALL(lm_arch_cell_parse(g, lm_arch_cell_genome_size(n_blocks), n_blocks, &cell[0],
                                &cell[1]));
     builder bd = {out, 0};
-    int rc, x, prev, prev2, c = filters;
+    int rc, x = -1, prev = -1, prev2 = -1, c = filters;
     rc = add_node(&bd, LM_ARCH_NODE_INPUT, NULL, 0, in_c, 0, 0, 0, 0, &x);
     if (rc == LM_OK) {
         out->nodes[x].h = in_h;
