@@ -236,15 +236,47 @@ static int cmp_curve(const void *a, const void *b) {
     return x < y ? -1 : x > y; /* arrival order breaks ties, so the sort is stable */
 }
 
-typedef struct curve_col {
+/* A column of a table of structs (/curves, /promotions, /pbt/events, /populations): where
+ * its value sits in the row struct, int or double, and what it means. */
+typedef struct row_col {
     const char *name;
     int is_int;
     size_t offset;
     const char *units, *description;
-} curve_col;
+} row_col;
+
+/* Writes every column of n rows under g: row i is rows[i] when rows is given, else
+ * base + i * stride. buf holds n doubles. */
+static int write_row_columns(lm__h5 *f, hid_t g, const void *const *rows, const void *base,
+                             size_t stride, size_t n, const row_col *cols, size_t n_cols,
+                             double *buf) {
+    hid_t d = H5I_INVALID_HID;
+    int rc = LM_OK;
+    for (size_t c = 0; c < n_cols; c++) {
+        const row_col *col = &cols[c];
+        for (size_t i = 0; i < n; i++) {
+            const char *row = rows ? (const char *)rows[i] : (const char *)base + i * stride;
+            const char *p = row + col->offset;
+            if (col->is_int) {
+                int v;
+                memcpy(&v, p, sizeof v);
+                ((int32_t *)buf)[i] = v;
+            } else {
+                memcpy(&buf[i], p, sizeof *buf);
+            }
+        }
+        LM_CALL_GOTO(rc, lm__h5_write_1d(f, g, col->name, col->is_int ? LM_DT_I32 : LM_DT_F64, n,
+                                         buf, &d), done);
+        LM_CALL_GOTO(rc, lm__h5_attr_meta(f, d, col->units, col->description), done);
+        lm__h5_close_id(&d);
+    }
+done:
+    lm__h5_close_id(&d);
+    return rc;
+}
 
 #define CC(field, is_int, units, desc) {#field, is_int, offsetof(lm_curve_row, field), units, desc}
-static const curve_col curve_cols[] = {
+static const row_col curve_cols[] = {
     {"trial", 1, offsetof(lm_curve_row, trial_id), "index", "trial id"},
     CC(epoch, 1, "epochs", "epoch number, from 1"),
     CC(train_loss, 0, "nats", "mean training cross-entropy over the epoch"),
@@ -262,7 +294,7 @@ static int write_curves(lm__h5 *f, const lm_trials *t) {
     size_t n = t->n_curves;
     const lm_curve_row **rows = malloc((n ? n : 1) * sizeof *rows);
     double *buf = malloc((n ? n : 1) * sizeof *buf);
-    hid_t g = H5I_INVALID_HID, d = H5I_INVALID_HID;
+    hid_t g = H5I_INVALID_HID;
     int rc = LM_OK;
     if (!rows || !buf) {
         rc = lm_error_set(__FILE__, __LINE__, __func__, LM_ENOMEM, "out of memory");
@@ -274,25 +306,9 @@ static int write_curves(lm__h5 *f, const lm_trials *t) {
     LM_CALL_GOTO(rc, lm__h5_attr_str(f, g, "description",
                                      "one row per trained epoch, sorted by trial then epoch"),
                  done);
-    for (size_t c = 0; c < N_CURVE_COLS; c++) {
-        const curve_col *cc = &curve_cols[c];
-        for (size_t i = 0; i < n; i++) {
-            const char *p = (const char *)rows[i] + cc->offset;
-            if (cc->is_int) {
-                int v;
-                memcpy(&v, p, sizeof v);
-                ((int32_t *)buf)[i] = v;
-            } else {
-                memcpy(&buf[i], p, sizeof *buf);
-            }
-        }
-        LM_CALL_GOTO(rc, lm__h5_write_1d(f, g, cc->name, cc->is_int ? LM_DT_I32 : LM_DT_F64, n,
-                                         buf, &d), done);
-        LM_CALL_GOTO(rc, lm__h5_attr_meta(f, d, cc->units, cc->description), done);
-        lm__h5_close_id(&d);
-    }
+    LM_CALL_GOTO(rc, write_row_columns(f, g, (const void *const *)rows, NULL, 0, n, curve_cols,
+                                       N_CURVE_COLS, buf), done);
 done:
-    lm__h5_close_id(&d);
     lm__h5_close_id(&g);
     free(rows);
     free(buf);
@@ -301,15 +317,8 @@ done:
 
 /* ---- writing: /promotions (hyperband, sha, asha; issue 5) ---- */
 
-typedef struct promo_col {
-    const char *name;
-    int is_int;
-    size_t offset;
-    const char *units, *description;
-} promo_col;
-
 #define PC(name, field, is_int, units, desc) {name, is_int, offsetof(lm_promotion, field), units, desc}
-static const promo_col promo_cols[] = {
+static const row_col promo_cols[] = {
     PC("t", t, 0, "seconds",
        "when the promotion was decided: arrival of the newest report, since the start of the run"),
     PC("trial", trial_id, 1, "index", "the promoted trial's id (its row in /trials)"),
@@ -327,33 +336,17 @@ static int write_promotions(lm__h5 *f, const lm_trials *t) {
     size_t n = t->n_promotions;
     double *buf = malloc((n ? n : 1) * sizeof *buf);
     LM_CHECK_ALLOC(buf);
-    hid_t g = H5I_INVALID_HID, d = H5I_INVALID_HID;
+    hid_t g = H5I_INVALID_HID;
     int rc;
     LM_CALL_GOTO(rc, lm__h5_group_create(f, f->id, "promotions", &g), done);
     LM_CALL_GOTO(rc, lm__h5_attr_str(f, g, "description",
                                      "multi-fidelity promotions (a trial moved up a rung of its "
                                      "bracket), one row each, in the order decided"),
                  done);
-    for (size_t c = 0; c < N_PROMO_COLS; c++) {
-        const promo_col *pc = &promo_cols[c];
-        for (size_t i = 0; i < n; i++) {
-            const char *p = (const char *)&t->promotions[i] + pc->offset;
-            if (pc->is_int) {
-                int v;
-                memcpy(&v, p, sizeof v);
-                ((int32_t *)buf)[i] = v;
-            } else {
-                memcpy(&buf[i], p, sizeof *buf);
-            }
-        }
-        LM_CALL_GOTO(rc, lm__h5_write_1d(f, g, pc->name, pc->is_int ? LM_DT_I32 : LM_DT_F64, n,
-                                         buf, &d), done);
-        LM_CALL_GOTO(rc, lm__h5_attr_meta(f, d, pc->units, pc->description), done);
-        lm__h5_close_id(&d);
-    }
+    LM_CALL_GOTO(rc, write_row_columns(f, g, NULL, t->promotions, sizeof *t->promotions, n,
+                                       promo_cols, N_PROMO_COLS, buf), done);
     rc = LM_OK;
 done:
-    lm__h5_close_id(&d);
     lm__h5_close_id(&g);
     free(buf);
     return rc;
@@ -361,15 +354,8 @@ done:
 
 /* ---- writing: /pbt/events (population-based training; issue 6) ---- */
 
-typedef struct pbt_col {
-    const char *name;
-    int is_int;
-    size_t offset;
-    const char *units, *description;
-} pbt_col;
-
 #define PBC(field, is_int, units, desc) {#field, is_int, offsetof(lm_pbt_event, field), units, desc}
-static const pbt_col pbt_cols[] = {
+static const row_col pbt_cols[] = {
     PBC(t, 0, "seconds", "when the exploit was recorded: arrival of the newest report, since "
         "the start of the run"),
     PBC(epoch, 1, "epochs",
@@ -425,7 +411,7 @@ static int write_pbt_events(lm__h5 *f, const lm_run_info *info, const lm_trials 
     size_t n = t->n_pbt;
     double *buf = malloc((n ? n : 1) * sizeof *buf);
     LM_CHECK_ALLOC(buf);
-    hid_t g = H5I_INVALID_HID, eg = H5I_INVALID_HID, d = H5I_INVALID_HID;
+    hid_t g = H5I_INVALID_HID, eg = H5I_INVALID_HID;
     int rc;
     LM_CALL_GOTO(rc, lm__h5_group_create(f, f->id, "pbt", &g), done);
     LM_CALL_GOTO(rc, lm__h5_attr_str(f, g, "description", "population-based training"), done);
@@ -435,29 +421,13 @@ static int write_pbt_events(lm__h5 *f, const lm_run_info *info, const lm_trials 
                                      "a donor trial's state, with explored hyperparameters; one "
                                      "row each, in the order recorded"),
                  done);
-    for (size_t c = 0; c < N_PBT_COLS; c++) {
-        const pbt_col *pc = &pbt_cols[c];
-        for (size_t i = 0; i < n; i++) {
-            const char *p = (const char *)&t->pbt[i] + pc->offset;
-            if (pc->is_int) {
-                int v;
-                memcpy(&v, p, sizeof v);
-                ((int32_t *)buf)[i] = v;
-            } else {
-                memcpy(&buf[i], p, sizeof *buf);
-            }
-        }
-        LM_CALL_GOTO(rc, lm__h5_write_1d(f, eg, pc->name, pc->is_int ? LM_DT_I32 : LM_DT_F64, n,
-                                         buf, &d), done);
-        LM_CALL_GOTO(rc, lm__h5_attr_meta(f, d, pc->units, pc->description), done);
-        lm__h5_close_id(&d);
-    }
+    LM_CALL_GOTO(rc, write_row_columns(f, eg, NULL, t->pbt, sizeof *t->pbt, n, pbt_cols,
+                                       N_PBT_COLS, buf), done);
     const lm_space *sp = info->config ? info->config->space : NULL;
     LM_CALL_GOTO(rc, write_pbt_hps(f, eg, sp, t, 0, buf), done);
     LM_CALL_GOTO(rc, write_pbt_hps(f, eg, sp, t, 1, buf), done);
     rc = LM_OK;
 done:
-    lm__h5_close_id(&d);
     lm__h5_close_id(&eg);
     lm__h5_close_id(&g);
     free(buf);
@@ -466,16 +436,9 @@ done:
 
 /* ---- writing: /populations and /pareto (evolution, nsga2; issue 7) ---- */
 
-typedef struct pop_col {
-    const char *name;
-    int is_int;
-    size_t offset;
-    const char *units, *description;
-} pop_col;
-
 #define PPC(name, field, is_int, units, desc) \
     {name, is_int, offsetof(lm_pop_row, field), units, desc}
-static const pop_col pop_cols[] = {
+static const row_col pop_cols[] = {
     PPC("snapshot", snapshot, 1, "index", "snapshot number, 0 the first"),
     PPC("event", event, 1, "count",
         "trials ended when the snapshot was taken (evolution, steady nsga2); generational "
@@ -495,7 +458,7 @@ static int write_populations(lm__h5 *f, const lm_trials *t) {
     size_t n = t->n_pop;
     double *buf = malloc((n ? n : 1) * sizeof *buf);
     LM_CHECK_ALLOC(buf);
-    hid_t g = H5I_INVALID_HID, d = H5I_INVALID_HID;
+    hid_t g = H5I_INVALID_HID;
     int rc;
     LM_CALL_GOTO(rc, lm__h5_group_create(f, f->id, "populations", &g), done);
     LM_CALL_GOTO(rc, lm__h5_attr_str(f, g, "description",
@@ -503,26 +466,10 @@ static int write_populations(lm__h5 *f, const lm_trials *t) {
                                      "per snapshot, in the order taken"),
                  done);
     LM_CALL_GOTO(rc, lm__h5_attr_i64(f, g, "n_snapshots", t->n_snapshots), done);
-    for (size_t c = 0; c < N_POP_COLS; c++) {
-        const pop_col *pc = &pop_cols[c];
-        for (size_t i = 0; i < n; i++) {
-            const char *p = (const char *)&t->pop[i] + pc->offset;
-            if (pc->is_int) {
-                int v;
-                memcpy(&v, p, sizeof v);
-                ((int32_t *)buf)[i] = v;
-            } else {
-                memcpy(&buf[i], p, sizeof *buf);
-            }
-        }
-        LM_CALL_GOTO(rc, lm__h5_write_1d(f, g, pc->name, pc->is_int ? LM_DT_I32 : LM_DT_F64, n,
-                                         buf, &d), done);
-        LM_CALL_GOTO(rc, lm__h5_attr_meta(f, d, pc->units, pc->description), done);
-        lm__h5_close_id(&d);
-    }
+    LM_CALL_GOTO(rc, write_row_columns(f, g, NULL, t->pop, sizeof *t->pop, n, pop_cols,
+                                       N_POP_COLS, buf), done);
     rc = LM_OK;
 done:
-    lm__h5_close_id(&d);
     lm__h5_close_id(&g);
     free(buf);
     return rc;
