@@ -6,6 +6,7 @@
 #ifndef LAMARCK_IO_H
 #define LAMARCK_IO_H
 
+#include "lamarck/arch.h"
 #include "lamarck/config.h"
 #include "lamarck/data.h"
 #include "lamarck/search.h"
@@ -105,5 +106,13 @@ int lm_io_snapshots_write(const char *path, int n, const int *trial, const void 
 int lm_io_snapshots_list(const char *path, int **trials, int *n);
 /* Not collective: one snapshot, checked against its checksum (*data malloc'd). */
 int lm_io_snapshot_read(const char *path, int trial, void **data, size_t *n);
+
+/* ---- /genomes of results.h5 (runs over an architecture space) ---- */
+
+/* Reads the space (from the group's description attribute) and the genomes, trials x
+ * genes (malloc'ed, the caller frees). LM_EDATA when the file has no /genomes or it
+ * does not match its space. */
+int lm_io_genomes_read(const char *path, lm_arch_space *as, int32_t **genome, int *n_trials,
+                       int *n_genes);
 
 #endif

@@ -35,6 +35,7 @@
 #ifndef LAMARCK_NN_H
 #define LAMARCK_NN_H
 
+#include "lamarck/arch.h"
 #include "lamarck/data.h"
 #include "lamarck/rng.h"
 
@@ -121,9 +122,9 @@ double lm_lr_at(const lm_train_params *p, long it, long iters_per_epoch, long to
 /* ---- network descriptions: what search spaces emit ---- */
 
 typedef enum {
-    LM_OP_CONV,            /* 2-D convolution (+ bias): out_channels, kernel, stride,
-                            * padding, dilation, groups */
-    LM_OP_SEPCONV,         /* depthwise-separable: a depthwise kernel x kernel
+    LM_OP_CONV,            /* 2-D convolution (+ bias): out_channels, kernel (x kernel_w),
+                            * stride, padding, dilation, groups */
+    LM_OP_SEPCONV,         /* depthwise-separable: a depthwise kernel x kernel (x kernel_w)
                             * convolution (stride, padding, dilation; groups = input
                             * channels, no bias), then a 1x1 one to out_channels (+ bias) */
     LM_OP_MAXPOOL,         /* kernel, stride (0: kernel), padding */
@@ -136,15 +137,17 @@ typedef enum {
     LM_OP_DROPOUT,         /* rate; a negative rate follows the training parameter "dropout" */
     LM_OP_IDENTITY,
     LM_OP_ZERO,            /* zeros of the input's channels, spatially strided by stride */
-    LM_OP_ADD,             /* sum of 1..4 inputs into out_channels (0: the first input's
-                            * channels) x the smallest height x the smallest width; an
+    LM_OP_ADD,             /* sum of 1..LM_LAYER_MAX_INPUTS inputs into out_channels (0:
+                            * the first input's channels) x the smallest height x the
+                            * smallest width; an
                             * input of another shape passes through a 1x1 convolution
                             * (+ bias) whose stride maps its height and width onto those */
-    LM_OP_CONCAT,          /* 1..4 inputs of the same height and width, along channels */
+    LM_OP_CONCAT,          /* 1..LM_LAYER_MAX_INPUTS inputs of the same height and width,
+                            * along channels */
     LM_OP_DENSE,           /* out_channels units over the flattened input (+ bias) */
 } lm_op;
 
-#define LM_LAYER_MAX_INPUTS 4
+#define LM_LAYER_MAX_INPUTS 16
 #define LM_NET_MAX_LAYERS 4096
 
 /* One layer. Fields an op does not use are ignored; zero means the default noted. */
@@ -155,10 +158,14 @@ typedef struct lm_layer_desc {
     int n_inputs;     /* 0: one input, the previous layer's output (the network input
                        * for layer 0) */
     int out_channels; /* conv, sepconv: output channels; dense: units; add: see LM_OP_ADD */
-    int kernel;       /* conv, sepconv, maxpool, avgpool: square kernel side, >= 1 */
+    int kernel;       /* conv, sepconv, maxpool, avgpool: kernel height (and width when
+                       * kernel_w is 0), >= 1 */
+    int kernel_w;     /* conv, sepconv: kernel width (1 x 7 and 7 x 1 convolutions); 0: square,
+                       * kernel; pools are square only */
     int stride;       /* conv, sepconv, zero: 0 means 1; pools: 0 means kernel */
-    int padding;      /* zero padding on each side; -1: dilation * (kernel - 1) / 2 ("same"
-                       * for odd kernels at stride 1) */
+    int padding;      /* zero padding on each side (rows and columns alike); -1: dilation *
+                       * (kernel - 1) / 2 rows and dilation * (kernel_w - 1) / 2 columns
+                       * ("same" for odd kernels at stride 1, ceil(side / stride) at others) */
     int dilation;     /* conv, sepconv: 0 means 1 */
     int groups;       /* conv: 0 means 1; input and output channels must divide by it */
     int relu;         /* conv, sepconv, dense, pools: a ReLU on the output */
@@ -194,6 +201,68 @@ int lm_net_check(const lm_net_desc *d, long *params, double *flops);
 #define LM_PARAMS_MAX_LAYERS 160
 int lm_net_layers_from_params(const lm_train_params *p, int c, int h, int w, lm_layer_desc *layers,
                               int cap, int *n);
+
+/* Translates a decoded architecture (lm_arch.h's node list) into layers (capacity cap;
+ * 3 per node suffices) and *d (d->layers = layers, the sample shape from node 0,
+ * n_classes from the last node, which must be the dense classifier: lm_net_desc
+ * appends it itself). Every convolution node (conv, separable, dilated, 1x7 and 7x1)
+ * becomes convolution, batch normalization, ReLU (post-activation, as NASNet's
+ * ReLU-conv-BN differs only in where the chain starts); a dense node other than the
+ * last becomes a dense layer with its ReLU; pools, identity, add, concat and global
+ * pooling translate directly. Convolutions and pools use "same" padding, stride and
+ * dilation as the node says; every translated layer's output shape is checked against
+ * the node's. Parameters: lm_arch_net_cost's count plus 2 per channel of each batch
+ * normalization (scale and shift), provided every node reaches the classifier (the
+ * engine drops those that do not). LM_EINVAL naming the node and what does not fit. */
+int lm_net_from_arch(const lm_arch_net *an, lm_layer_desc *layers, int cap, int *n_layers,
+                     lm_net_desc *d);
+
+/* Floats of the weight vector of a network built from d (lm_trainer_weights): its
+ * parameters (lm_net_check's count) followed by its running statistics (a mean and a
+ * variance per batch-normalized channel). 0 when d is invalid (the error is set). */
+size_t lm_net_param_count(const lm_net_desc *d);
+
+/* ---- function-preserving transformations (Chen, Goodfellow and Shlens 2016) ----
+ *
+ * Both take a parent network d and its weight vector (lm_trainer_weights of a trained
+ * trainer of d: lm_net_param_count(parent) floats) and write the child's description
+ * into child (child->layers = child_layers, capacity cap) and its weight vector into
+ * child_params (capacity child_cap floats; lm_net_param_count(child) are written).
+ * A trainer of the child given these weights (lm_trainer_set_weights) computes the
+ * parent's function in evaluation mode. LM_EINVAL with a message saying why the
+ * layer cannot be transformed; nothing is written then except possibly the outputs. */
+
+/* Net2WiderNet: layer `layer` (conv or dense, whose output feeds through optional BN,
+ * ReLU, pooling, dropout, identity into exactly one conv/dense consumer or the
+ * classifier) gets new_width > its width units/filters: new units copy randomly
+ * chosen existing ones (rng), the consumer's incoming weights of a replicated unit
+ * are divided by its replication count; BN's parameters and running statistics are
+ * replicated too. noise > 0 adds N(0, noise * std(w)) to the new copies' incoming
+ * weights, w the layer's weights (breaking symmetry; 0 keeps the function exact).
+ * Grouped convolutions and separable ones (as layer or consumer) are refused. */
+int lm_net2wider(const lm_net_desc *parent, const float *parent_params, int layer, int new_width,
+                 double noise, lm_rng *rng, lm_layer_desc *child_layers, int cap,
+                 lm_net_desc *child, float *child_params, size_t child_cap);
+
+/* Net2DeeperNet: inserts after `layer` (a conv or dense followed by ReLU) an
+ * identity-initialized conv (odd kernel 1..11, same channels, stride 1, "same"
+ * padding, centre tap 1, bias 0) or dense (identity matrix, bias 0) with a fused ReLU:
+ * the function is unchanged because ReLU(ReLU(x)) = ReLU(x). "Followed by ReLU": the
+ * layer's own relu flag, or a RELU layer (or a pool with relu) reached from it through
+ * single-consumer batch normalization, pooling, dropout or identity layers; the new
+ * layer goes after that ReLU and reads its output, and every layer that read it reads
+ * the new layer instead. A conv's spatial output (or a dense layer's vector) decides
+ * the kind: conv for conv, dense for dense; kernel is ignored for dense. */
+int lm_net2deeper(const lm_net_desc *parent, const float *parent_params, int layer, int kernel,
+                  lm_layer_desc *child_layers, int cap, lm_net_desc *child, float *child_params,
+                  size_t child_cap);
+
+/* Inference latency of the network d describes, without data or a trainer: builds
+ * the network (weights from a fixed seed), one warm-up pass, then reps (1..1000)
+ * evaluation-mode forward passes over batch (1..4096) samples of N(0, 1) inputs;
+ * *sec_per_sample is the median pass's wall time over batch. Threads as
+ * lm_nn_set_threads says. */
+int lm_net_latency(const lm_net_desc *d, int batch, int reps, double *sec_per_sample);
 
 /* ---- trainer: one trial's model, optimizer and data order ---- */
 
@@ -277,6 +346,22 @@ int lm_trainer_latency(lm_trainer *t, int batch, int repeats, double *seconds_pe
  * replaces the model's weights. */
 float *lm_trainer_params(lm_trainer *t, long *n);
 
+/* The model's weight vector (borrowed, valid until the trainer is destroyed): the
+ * flat parameter buffer (lm_trainer_params) followed by the batch-normalization
+ * running statistics (per batch normalization in layer order: c running means, then c
+ * running variances); *n = lm_net_param_count of the trainer's description. */
+void lm_trainer_weights(const lm_trainer *t, const float **w, size_t *n);
+
+/* Replaces the model's weights and running statistics with w (n floats, the layout of
+ * lm_trainer_weights; LM_EINVAL when n differs, nothing changed). Momentum restarts
+ * from zero (an inherited model, not a resumed run: snapshots carry optimizer state);
+ * weights that pruning masked stay 0. Between epochs only. */
+int lm_trainer_set_weights(lm_trainer *t, const float *w, size_t n);
+
+/* Logits of the current model (evaluation mode) for the first n samples of d (1..d->n;
+ * d's samples of the training set's shape): n x classes floats into logits, row-major. */
+int lm_trainer_predict(lm_trainer *t, const lm_dataset *d, int n, float *logits);
+
 /* ---- snapshots: everything needed to continue training bitwise identically ---- */
 
 /* Bytes of a snapshot of t: a header (magic, version, architecture fingerprint,
@@ -312,5 +397,69 @@ int lm_trainer_prune(lm_trainer *t, double sparsity);
 
 /* The fraction of prunable weights currently masked (0 before any pruning). */
 double lm_trainer_sparsity(const lm_trainer *t);
+
+/* ---- custom-loss training: a network as a differentiable function (issue 10) ----
+ *
+ * A network d whose loss the caller computes: lm_net_desc's layers with its linear
+ * head (a dense layer to d->n_classes outputs, no softmax) give n_classes outputs per
+ * sample. The caller runs a forward pass, computes d loss / d output itself, hands it
+ * back, and steps SGD, on the same engine, layers and flat buffers as the trainer.
+ *
+ *     lm_custom_net *m;
+ *     lm_custom_net_create(&d, 64, LM_INIT_HE, seed, 0, &m);
+ *     lm_custom_net_forward(m, x, n, out);          // n x n_classes, training mode
+ *     for (i ...) dout[i] = dloss_dout(out[i]);
+ *     lm_custom_net_backward(m, dout);              // gradients of the last forward
+ *     lm_custom_net_sgd_step(m, 0.01, 0.9, 1e-4);
+ *     lm_custom_net_eval(m, x, n, out);             // evaluation mode, any n
+ *     lm_custom_net_destroy(&m);
+ *
+ * Not thread-safe: one caller per network. */
+typedef struct lm_custom_net lm_custom_net;
+
+/* Builds the network d describes (lm_net_check's rules; layers of dropout rate -1
+ * take rate 0), initializes its weights from (seed, trial, LM_STREAM_INIT) as init
+ * says, and plans buffers for batches of max_batch (1..65536) samples; larger batches
+ * grow them on first use. LM_EINVAL naming the layer on a bad description. */
+int lm_custom_net_create(const lm_net_desc *d, int max_batch, lm_init init, uint64_t seed,
+                         uint64_t trial, lm_custom_net **out);
+void lm_custom_net_destroy(lm_custom_net **m);
+
+/* Floats of one input sample (in_c x in_h x in_w, C order) and of one output
+ * (n_classes). */
+int lm_custom_net_inputs(const lm_custom_net *m);
+int lm_custom_net_outputs(const lm_custom_net *m);
+
+/* Training-mode forward pass (dropout on, batch statistics) over n >= 1 samples x
+ * (n x inputs floats, borrowed until lm_custom_net_backward); out receives n x outputs
+ * floats. */
+int lm_custom_net_forward(lm_custom_net *m, const float *x, int n, float *out);
+
+/* Backward pass for the last training forward: dout holds d loss / d output (n x
+ * outputs of that pass). The parameter gradients (lm_custom_net_grads) are
+ * overwritten with d loss / d parameters: a loss over several forward passes is one
+ * pass over their samples together. LM_EINVAL without a training forward before. */
+int lm_custom_net_backward(lm_custom_net *m, const float *dout);
+
+/* One SGD step over the gradients of the last backward (lm_train_params' rule:
+ * momentum, decoupled weight decay on weights only). lr > 0, momentum in [0, 1),
+ * weight_decay >= 0; LM_ERANGE otherwise. */
+int lm_custom_net_sgd_step(lm_custom_net *m, double lr, double momentum, double weight_decay);
+
+/* Evaluation-mode outputs (no dropout, running statistics) of n >= 1 samples, in
+ * chunks of the planned batch: n x outputs floats into out. */
+int lm_custom_net_eval(lm_custom_net *m, const float *x, int n, float *out);
+
+/* The weight vector (lm_trainer_weights' layout: parameters then running statistics;
+ * borrowed, valid until destroy) and its replacement (n floats exactly, else
+ * LM_EINVAL; momentum restarts from zero). */
+void lm_custom_net_weights(const lm_custom_net *m, const float **w, size_t *n);
+int lm_custom_net_set_weights(lm_custom_net *m, const float *w, size_t n);
+
+/* The parameter gradients of the last backward (borrowed; *n parameters, the first
+ * part of the weight vector's layout). */
+const float *lm_custom_net_grads(const lm_custom_net *m, size_t *n);
+
+/* ---- end custom-loss training ---- */
 
 #endif

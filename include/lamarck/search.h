@@ -404,5 +404,10 @@ int lm_stopper_create(const char *name, const lm_options *o, lm_stopper **out);
 void lm_stopper_destroy(lm_stopper **s);
 const char *const *lm_stopper_names(int *n);
 const lm_option_spec *lm_stopper_options(const char *name);
+/* Adds a stopping rule under ops->name (issue 10: a module above search, such as rank,
+ * registers its rule at start-up). ops is borrowed for the process's life; registering
+ * a name again replaces that registered rule; a built-in name is LM_EINVAL. At most 8
+ * registered rules (LM_ERANGE). Not thread-safe: call before any stopper is created. */
+int lm_stopper_register(const lm_stopper_ops *ops);
 
 #endif

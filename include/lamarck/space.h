@@ -19,6 +19,7 @@
 #ifndef LAMARCK_SPACE_H
 #define LAMARCK_SPACE_H
 
+#include "lamarck/arch.h"
 #include "lamarck/rng.h"
 
 #include <stddef.h>
@@ -67,7 +68,24 @@ int lm_space_size(const lm_space *sp);
 const lm_hp *lm_space_hp(const lm_space *sp, int i);
 int lm_space_find(const lm_space *sp, const char *name); /* index or -1 */
 
-/* Draws a point from the prior; inactive entries are NAN. */
+/* Appends the genes of an architecture genome (lm_arch_genome_size(as) of them) as
+ * int hyperparameters named and bounded by lm_arch_gene_info ("arch.depth",
+ * "arch.l3.type", ...), and keeps a copy of as. At most one architecture per space;
+ * LM_EINVAL when as is invalid, a name is taken or the genes do not fit in
+ * LM_HP_MAX (the message gives the counts). Architecture genes cannot be made
+ * conditional. */
+int lm_space_add_arch(lm_space *sp, const lm_arch_space *as);
+/* The space's architecture (borrowed) with its first gene index and gene count, or
+ * NULL when it has none (first and n may be NULL). */
+const lm_arch_space *lm_space_arch(const lm_space *sp, int *first, int *n);
+/* Sets the sample shape of the space's architecture (the dataset's, known once a run
+ * opens it), which decoding and the constraints need. LM_EINVAL without one. */
+int lm_space_arch_set_shape(lm_space *sp, int c, int h, int w, int n_classes);
+
+/* Draws a point from the prior; inactive entries are NAN. Architecture genes are
+ * drawn together by lm_arch_random; when no genome meets its constraints within
+ * max_tries, the closest valid one is kept (lm_arch_decode and
+ * lm_arch_check_constraints then tell the violation). */
 void lm_space_sample(const lm_space *sp, lm_rng *rng, double *x);
 /* Whether entry i is active given the other entries of x. */
 int lm_space_active(const lm_space *sp, const double *x, int i);
@@ -75,6 +93,7 @@ int lm_space_active(const lm_space *sp, const double *x, int i);
  * entry that is NAN gets the middle of its range (geometric when log), or the first
  * choice of a categorical. */
 void lm_space_repair(const lm_space *sp, double *x);
+/* (Architecture genes are then repaired together by lm_arch_repair.) */
 
 /* Unit-cube encoding: active entries map to [0,1] (log scale where log), inactive to 0.
  * An int or a choice maps to the centre of its equal-width cell, so from_unit(to_unit(x))

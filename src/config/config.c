@@ -17,12 +17,12 @@
 
 enum {
     S_EXPERIMENT, S_DATA, S_TRAINING, S_MODEL, S_SEARCH, S_SPACE, S_STOPPING,
-    S_PREPROCESSING, S_AUGMENTATION, N_SECTIONS
+    S_PREPROCESSING, S_AUGMENTATION, S_REPLAY, N_SECTIONS
 };
 
 static const char *const sections[N_SECTIONS] = {
     "experiment", "data",     "training",      "model",       "search",
-    "space",      "stopping", "preprocessing", "augmentation"};
+    "space",      "stopping", "preprocessing", "augmentation", "replay"};
 enum { E_NAME, E_SEED, E_OUTPUT, E_OVERWRITE, E_PROGRESS, E_CACHE, E_CKPT, E_KEEP };
 static const char *const experiment_keys[] = {"name",           "seed",
                                               "output",         "overwrite",
@@ -31,9 +31,19 @@ static const char *const experiment_keys[] = {"name",           "seed",
 enum { D_DATASET, D_DIR, D_VALIDATION, D_SUBSET };
 static const char *const data_keys[] = {"dataset", "dir", "validation_fraction", "train_subset"};
 static const char *const search_keys[] = {"algorithm", "trials"};
+enum { R_META, R_DATASET, R_WORKERS };
+static const char *const replay_keys[] = {"meta", "dataset", "workers"};
 
 #define COUNT(a) ((int)(sizeof a / sizeof *a))
 #define PARAM_KEYS_MAX 64
+
+static const char *const arch_keys[] = {"space", "architecture", "constraints", "mutation"};
+
+static int is_arch_key(const char *name) {
+    for (int i = 0; i < COUNT(arch_keys); i++)
+        if (!strcmp(name, arch_keys[i])) return 1;
+    return 0;
+}
 
 static struct {
     const char *const *keys;
@@ -52,6 +62,8 @@ static void init_sections(void) {
     section_keys[S_DATA].n = COUNT(data_keys);
     section_keys[S_SEARCH].keys = search_keys;
     section_keys[S_SEARCH].n = COUNT(search_keys);
+    section_keys[S_REPLAY].keys = replay_keys;
+    section_keys[S_REPLAY].n = COUNT(replay_keys);
     int n;
     const char *const *names = lm_train_params_names(&n);
     for (int sec = 0; sec < N_SECTIONS; sec++) {
@@ -61,6 +73,10 @@ static void init_sections(void) {
             if (!in || strcmp(in, sections[sec]) != 0) continue;
             param_keys[sec][k++] = !strcmp(names[i], "model") ? "type" : names[i];
         }
+        /* The architecture space (config_arch.c) lives beside the model's parameters. */
+        if (sec == S_MODEL)
+            for (int i = 0; i < COUNT(arch_keys) && k < PARAM_KEYS_MAX; i++)
+                param_keys[sec][k++] = arch_keys[i];
         if (k) {
             section_keys[sec].keys = param_keys[sec];
             section_keys[sec].n = k;
@@ -314,7 +330,45 @@ static int parse_params(const char *path, const lm__ynode *m, int sec, lm_config
             LM_CALL(set_str(&c->model_type, s));
             continue;
         }
+        if (sec == S_MODEL && is_arch_key(name)) continue; /* after the space: section */
         LM_CALL(set_param(path, v, name, kp, &c->train));
+    }
+    return LM_OK;
+}
+
+/* replay: {meta, dataset, workers}: the replay transport (lm_exec_replay) trains
+ * nothing; it plays recorded learning curves back to the searcher. */
+static int parse_replay(const char *path, const lm__ynode *m, lm_config *c) {
+    const lm__ynode *seen[COUNT(replay_keys)] = {0};
+    for (int i = 0; m && i < m->n; i += 2) {
+        const lm__ynode *k = m->kid[i], *v = m->kid[i + 1];
+        int key = find_key(path, k, S_REPLAY, seen);
+        LM_CALL(key);
+        char kp[64];
+        snprintf(kp, sizeof kp, "replay.%s", replay_keys[key]);
+        const char *s;
+        long long n;
+        switch (key) {
+        case R_META:
+            LM_CALL(get_string(path, v, kp, PATH_MAX_LEN, &s));
+            LM_CALL(set_str(&c->replay_meta, s));
+            break;
+        case R_DATASET:
+            LM_CALL(get_string(path, v, kp, NAME_MAX_LEN, &s));
+            LM_CALL(set_str(&c->replay_dataset, s));
+            break;
+        default:
+            LM_CALL(lm__yn_integer(path, v, kp, 1, 1 << 20, &n));
+            c->replay_workers = (int)n;
+            break;
+        }
+    }
+    if (!c->replay_meta || !c->replay_dataset) {
+        const lm__ynode *at = m ? m : NULL;
+        if (!at) return lm__config_error(__func__, __LINE__, path, 1, 1, "replay",
+                                         "expected {meta: FILE, dataset: NAME, workers: N}");
+        LM__CFAIL(path, at, "replay", "required key '%s' missing: expected {meta: FILE, dataset: "
+                  "NAME, workers: N}", c->replay_meta ? "dataset" : "meta");
     }
     return LM_OK;
 }
@@ -388,6 +442,7 @@ static int set_defaults(lm_config *c) {
     c->checkpoints_keep = 2;
     c->validation_fraction = 0.1;
     c->trials = 10;
+    c->replay_workers = 64;
     lm_train_params_default(&c->train);
     LM_CALL(lm_space_create(&c->space));
     return LM_OK;
@@ -408,8 +463,11 @@ static int parse_root(const char *path, const lm__ynode *root, lm_config *c) {
                   "preprocessing, augmentation, search, stopping, space), got %s",
                   got);
     }
-    const lm__ynode *seen[N_SECTIONS] = {0};
+    const lm__ynode *seen[N_SECTIONS] = {0}, *model = NULL;
     int have_trials = 0;
+    /* A replay's space names recorded architectures (arch_index), whichever section
+     * comes first. */
+    int replay = lm__config_lookup(root, "replay") != NULL;
     for (int i = 0; i < root->n; i += 2) {
         const lm__ynode *k = root->kid[i], *v = root->kid[i + 1], *m;
         int sec = find_key(path, k, -1, seen);
@@ -418,17 +476,23 @@ static int parse_root(const char *path, const lm__ynode *root, lm_config *c) {
         switch (sec) {
         case S_EXPERIMENT: LM_CALL(parse_experiment(path, m, c)); break;
         case S_DATA: LM_CALL(parse_data(path, m, c)); break;
-        case S_TRAINING:
         case S_MODEL:
+            model = m;
+            LM_CALL(parse_params(path, m, sec, c));
+            break;
+        case S_TRAINING:
         case S_PREPROCESSING:
         case S_AUGMENTATION: LM_CALL(parse_params(path, m, sec, c)); break;
         case S_SEARCH: LM_CALL(parse_search(path, m, c, &have_trials)); break;
         case S_STOPPING: LM_CALL(parse_stopping(path, m, c)); break;
+        case S_REPLAY: LM_CALL(parse_replay(path, m, c)); break;
         default:
-            if (m) LM_CALL(lm__config_space(path, m, c->space));
+            if (m) LM_CALL(lm__config_space(path, m, c->space, replay));
             break;
         }
     }
+    if (model) LM_CALL(lm__config_arch(path, model, c));
+    if (!c->dataset && c->replay_dataset) LM_CALL(set_str(&c->dataset, c->replay_dataset));
     if (!c->dataset) {
         const lm__ynode *at = seen[S_DATA] ? seen[S_DATA] : root;
         LM__CFAIL(path, at, "data.dataset",
@@ -520,6 +584,8 @@ void lm_config_destroy(lm_config **cp) {
     free(c->dataset);
     free(c->data_dir);
     free(c->model_type);
+    free(c->replay_meta);
+    free(c->replay_dataset);
     free(c->algorithm);
     free(c->stopping);
     lm_space_destroy(&c->space);
@@ -532,8 +598,12 @@ void lm_config_destroy(lm_config **cp) {
 int lm_config_apply(const lm_config *c, const double *x, lm_train_params *out) {
     lm_train_params p = c->train;
     const lm_space *sp = c->space;
+    int first, n_arch;
+    lm_space_arch(sp, &first, &n_arch);
     for (int i = 0; i < lm_space_size(sp); i++) {
         if (!lm_space_active(sp, x, i)) continue;
+        if (i >= first && i < first + n_arch) continue; /* the architecture: not a parameter */
+        if (!strcmp(lm_space_hp(sp, i)->name, "arch_index")) continue; /* replay's */
         const lm_hp *h = lm_space_hp(sp, i);
         LM_CHECK(!isnan(x[i]), LM_EINVAL, "'%s' is active but has no value", h->name);
         if (h->kind != LM_HP_CATEGORICAL) {

@@ -85,7 +85,12 @@ int lm__config_options(const char *path, const lm__ynode *m, const char *section
 /* lm_train_params_set with a label that reads as a number passed as that number. */
 int lm__config_set_param(lm_train_params *p, const char *name, double num, const char *label);
 
-/* The space: section into c->space. */
-int lm__config_space(const char *path, const lm__ynode *map, lm_space *sp);
+/* model.space, model.architecture, model.constraints and model.mutation of the model:
+ * mapping into c->arch, appending the genes to c->space (config_arch.c). */
+int lm__config_arch(const char *path, const lm__ynode *model, lm_config *c);
+
+/* The space: section into c->space. allow_arch_index: a replay's space may also hold
+ * arch_index, an int naming a recorded architecture of the meta-dataset. */
+int lm__config_space(const char *path, const lm__ynode *map, lm_space *sp, int allow_arch_index);
 
 #endif

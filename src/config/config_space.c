@@ -31,7 +31,7 @@ typedef enum { P_REAL, P_INT, P_LABEL } param_kind;
 
 static param_kind kind_of(const char *name) {
     static const char *const ints[] = {"epochs", "batch_size", "nesterov",
-                                       "step_size", "depth", "width"};
+                                       "step_size", "depth", "width", "arch_index"};
     if (!strcmp(name, "schedule")) return P_LABEL;
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
         if (!strcmp(name, ints[i])) return P_INT;
@@ -48,6 +48,11 @@ static const char *label_of(const lm__ynode *n) {
 /* Checks that the parameter accepts value v (num, or label with its numeric reading). */
 static int check_value(const char *path, const lm__ynode *at, const char *kp, const char *name,
                        double num, const char *label) {
+    /* arch_index (replay) indexes the meta-dataset; lm_exec_replay checks its range. */
+    if (!strcmp(name, "arch_index")) {
+        if (num < 0) LM__CFAIL(path, at, kp, "expected an index >= 0, got %g", num);
+        return LM_OK;
+    }
     lm_train_params scratch;
     lm_train_params_default(&scratch);
     if (lm__config_set_param(&scratch, name, num, label) < 0) LM__CWRAP(path, at, kp);
@@ -269,11 +274,14 @@ static int parse_entry(const char *path, const char *name, const lm__ynode *spec
     return LM_OK;
 }
 
-int lm__config_space(const char *path, const lm__ynode *map, lm_space *sp) {
+int lm__config_space(const char *path, const lm__ynode *map, lm_space *sp, int allow_arch_index) {
     int n;
-    const char *const *names = lm_train_params_names(&n);
-    const lm__ynode *seen[LM_HP_MAX] = {0};
+    const char *const *params = lm_train_params_names(&n);
+    const lm__ynode *seen[LM_HP_MAX + 1] = {0};
+    const char *names[LM_HP_MAX + 1];
     LM_CHECK(n <= LM_HP_MAX, LM_EINTERNAL, "more training parameters than a space holds");
+    for (int j = 0; j < n; j++) names[j] = params[j];
+    if (allow_arch_index) names[n++] = "arch_index";
     for (int i = 0; i < map->n; i += 2) {
         const lm__ynode *key = map->kid[i];
         int known = key->kind != LM__YN_SCALAR;

@@ -12,9 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-double lm__ctl_now(const controller *c) { return lm_time_now() - c->t0; }
+/* The run's clock: the transport's when it simulates one (replay), else the wall's. */
+double lm__ctl_now(const controller *c) {
+    return c->tr->virtual_now ? c->tr->virtual_now(c->tr) : lm_time_now() - c->t0;
+}
 
 static double now(const controller *c) { return lm__ctl_now(c); }
+
+/* Progress lines and results rewrites are paced in real time, whatever the run's clock. */
+static double wall(const controller *c) { return lm_time_now() - c->t0; }
 
 static void format_duration(double s, char *buf, size_t cap) {
     if (!isfinite(s) || s < 0) {
@@ -59,7 +65,7 @@ static void progress(controller *c) {
     lm_log_info("progress: trials %d%s done, %d running, %d failed | best val_accuracy %s | "
                 "elapsed %s | ETA %s",
                 done, total, c->n_running, failed, bestbuf, e1, e2);
-    c->next_progress = el + c->cfg->progress_interval;
+    c->next_progress = wall(c) + c->cfg->progress_interval;
 }
 
 int lm__ctl_write_results(controller *c, int complete) {
@@ -70,7 +76,7 @@ int lm__ctl_write_results(controller *c, int complete) {
     c->info->snapshot_local = c->local_resumes;
     c->info->complete = complete;
     LM_CALL(lm_io_results_write(c->results_path, c->info, &c->trials));
-    c->last_write = now(c);
+    c->last_write = wall(c);
     c->dirty = 0;
     return LM_OK;
 }
@@ -158,6 +164,9 @@ static int dispatch(controller *c) {
 
 /* Tells holders to forget snapshots of trials that can no longer resume. */
 static int drop_stale(controller *c) {
+    /* Simulated workers keep nothing to drop, and this scan of every trial at every
+     * event would make a replay of 100,000 trials quadratic. */
+    if (c->tr->virtual_now) return LM_OK;
     for (int id = 0; id < c->trials.n && id < c->cap_trials; id++) {
         if (c->holder[id] < 0 || c->trials.v[id].status == LM_TRIAL_PAUSED) continue;
         LM_CALL(c->tr->ops->drop(c->tr, c->holder[id], id));
@@ -244,7 +253,7 @@ static int on_final(controller *c, const lm_msg *m) {
                     lm_trial_status_name(t->status), t->epochs, t->final_val_accuracy,
                     t->best_val_accuracy, hp);
     c->dirty = 1;
-    if (now(c) - c->last_write >= RESULTS_WRITE_INTERVAL) LM_CALL(lm__ctl_write_results(c, 0));
+    if (wall(c) - c->last_write >= RESULTS_WRITE_INTERVAL) LM_CALL(lm__ctl_write_results(c, 0));
     return LM_OK;
 }
 
@@ -270,6 +279,14 @@ static long planned_trials(const lm_config *cfg) {
 /* Starts a checkpoint on a signal or when the interval is up; writes it once every
  * running trial has paused. Returns 1 when the run must stop after it. */
 static int checkpoints(controller *c) {
+    if (c->tr->virtual_now) {
+        /* Nothing to keep: a signal just ends the replay (results are still written). */
+        if (lm__signal_pending()) {
+            lm_log_info("signal received: stopping the replay");
+            return 1;
+        }
+        return 0;
+    }
     int sig = lm__signal_pending();
     if (sig && !c->exit_after) {
         lm_log_info("signal %d received: pausing trials at their next epoch to checkpoint and stop",
@@ -303,13 +320,13 @@ static int loop(controller *c) {
         LM_CALL(c->tr->ops->poll(c->tr, &m));
         if (m.kind == LM_MSG_REPORT) LM_CALL(on_report(c, &m));
         else if (m.kind == LM_MSG_FINAL) LM_CALL(on_final(c, &m));
-        if (now(c) >= c->next_progress) {
+        if (wall(c) >= c->next_progress) {
             progress(c);
-            if (c->dirty && now(c) - c->last_write >= RESULTS_WRITE_INTERVAL)
+            if (c->dirty && wall(c) - c->last_write >= RESULTS_WRITE_INTERVAL)
                 LM_CALL(lm__ctl_write_results(c, 0));
         }
         if (m.kind != LM_MSG_NONE) lm__backoff_reset(&b);
-        else if (!c->tr->inline_work) lm__backoff_sleep(&b);
+        else if (!c->tr->inline_work && !c->tr->virtual_now) lm__backoff_sleep(&b);
     }
     return LM_OK;
 }
@@ -388,13 +405,14 @@ int lm__controller_run(const lm_config *cfg, lm_transport *t, const char *result
     for (int w = 0; w < t->n_workers; w++) c.free_since[w] = now(&c);
     lm_log_info("%s search: %ld trials of %d epochs on %d worker%s", cfg->algorithm,
                 c.planned_trials, cfg->train.epochs, t->n_workers, t->n_workers == 1 ? "" : "s");
-    c.next_progress = now(&c) + cfg->progress_interval;
+    c.next_progress = wall(&c) + cfg->progress_interval;
     c.next_ckpt = now(&c) + cfg->checkpoint_interval;
     rc = loop(&c);
     if (rc == LM_EINTR) {
         LM_CALL_GOTO(rc, lm__ctl_write_results(&c, 0), out);
-        lm_log_info("stopped after checkpoint %ld; run the same command again to continue",
-                    c.ckpt_seq);
+        if (!t->virtual_now)
+            lm_log_info("stopped after checkpoint %ld; run the same command again to continue",
+                        c.ckpt_seq);
         rc = LM_EINTR;
         goto out;
     }
@@ -402,7 +420,7 @@ int lm__controller_run(const lm_config *cfg, lm_transport *t, const char *result
     progress(&c);
     summary(&c);
     LM_CALL_GOTO(rc, lm__ctl_write_results(&c, 1), out);
-    LM_CALL_GOTO(rc, lm__ctl_checkpoint(&c, 1), out);
+    if (!t->virtual_now) LM_CALL_GOTO(rc, lm__ctl_checkpoint(&c, 1), out);
 out:
     free(c.free_since);
     free(c.int_trial);

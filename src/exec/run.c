@@ -11,9 +11,11 @@
 #include "exec/runner.h"
 #include "exec/rundir.h"
 #include "exec/transport_mpi.h"
+#include "lamarck/arch.h"
 #include "lamarck/config.h"
 #include "lamarck/error.h"
 #include "lamarck/exec.h"
+#include "lamarck/io.h"
 #include "lamarck/log.h"
 #include "lamarck/nn.h"
 #include "lamarck/strutil.h"
@@ -237,6 +239,56 @@ static int distribute(const char *dir, int size, lm_snapcache *cache, int **tria
     return agree(rc);
 }
 
+int lm_exec_arch_shape(lm_config *c) {
+    if (!c->has_arch) return LM_OK;
+    char path[4096];
+    lm_dataset_info info;
+    LM_CALL(lm_config_dataset_path(c, path, sizeof path));
+    int rc = lm_io_dataset_info(path, &info);
+    if (rc == LM_ENOENT) {
+        lm_error_clear();
+        return lm__dataset_missing(c, path);
+    }
+    LM_CALL(rc);
+    c->arch.in_c = info.c;
+    c->arch.in_h = info.h;
+    c->arch.in_w = info.w;
+    c->arch.n_classes = info.n_classes;
+    LM_CALL(lm_space_arch_set_shape(c->space, info.c, info.h, info.w, info.n_classes));
+    int first, n;
+    const lm_arch_space *as = lm_space_arch(c->space, &first, &n);
+    int32_t g[LM_HP_MAX];
+    lm_rng rng;
+    lm_rng_init(&rng, c->seed, 0, LM_STREAM_SAMPLE);
+    if (lm_arch_random(as, &rng, g, (size_t)n) < 0) {
+        char why[1024];
+        lm_strlcpy(why, lm_error_message(), sizeof why);
+        LM_FAIL(LM_ECONFIG, "%s: model.constraints cannot be met on %s (%d x %d x %d): %s",
+                c->path, c->dataset, info.c, info.h, info.w, why);
+    }
+    return LM_OK;
+}
+
+/* A config with a replay: section plays a meta-dataset's curves back (rank 0 alone). */
+static int replay(const lm_config *c, const lm_run_options *o) {
+    lm_replay_options r = lm_replay_options_default();
+    r.meta_path = c->replay_meta;
+    r.dataset = c->replay_dataset;
+    r.n_workers = c->replay_workers;
+    r.command_line = o->command_line;
+    r.version = o->version;
+    lm_replay_info info;
+    LM_CALL(lm_exec_replay(c, &r, &info));
+    lm_log_info("replay of %s (%s) on %d simulated workers: %ld trials, %ld reports, virtual "
+                "makespan %.0f s, utilization %.3f; %.0f decisions/s; best trial %d (val "
+                "accuracy %.4f); results in %s/results.h5",
+                c->replay_meta, c->replay_dataset, r.n_workers, info.trials, info.reports,
+                info.makespan, info.utilization,
+                info.wall_seconds > 0 ? info.reports / info.wall_seconds : 0.0, info.best_trial,
+                info.best_val_accuracy, c->output);
+    return LM_OK;
+}
+
 int lm_exec_run(const lm_run_options *o) {
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -255,6 +307,10 @@ int lm_exec_run(const lm_run_options *o) {
     int rc = load_config(o, &c);
     if (rc < 0) return rc;
 
+    if (c->replay_meta) {
+        rc = agree(rank == 0 ? replay(c, o) : LM_OK);
+        goto out;
+    }
     rc = LM_OK;
     if (rank == 0) rc = choose_mode(c, o, size, &mode, &state, dir, sizeof dir, &seq);
     rc = agree(rc);
@@ -263,6 +319,9 @@ int lm_exec_run(const lm_run_options *o) {
     MPI_Bcast(dir, (int)sizeof dir, MPI_CHAR, 0, MPI_COMM_WORLD);
     if (mode == MODE_COMPLETE) goto out;
 
+    rc = lm_exec_arch_shape(c);
+    rc = agree(rc);
+    if (rc < 0) goto out;
     if (rank != 0 || size == 1) rc = lm__run_data_load(c, &d);
     if (rc == LM_OK && (rank != 0 || size == 1)) rc = make_cache(c, rank, &cache);
     rc = agree(rc);

@@ -106,6 +106,55 @@ int lm__run_data_prepare(lm_run_data *d, const lm_preprocess_params *p, const lm
     return LM_OK;
 }
 
+/* The trainer of a point of an architecture space: the genome (the arch genes of hp)
+ * decoded over this trial's sample shape, checked against the constraints, translated
+ * into the engine's layers. A genome that breaks a constraint fails the trial with the
+ * constraint named (the searchers sample within max_params and max_flops, but a
+ * latency is only known once measured here). */
+static int build_arch(lm_runner *r, const lm_config *c, const double *hp) {
+    int first, n;
+    const lm_arch_space *sp = lm_space_arch(c->space, &first, &n);
+    LM_CHECK(sp, LM_EINTERNAL, "model.space is set but the space holds no architecture genes");
+    lm_arch_space as = *sp;
+    as.in_c = r->train->c;
+    as.in_h = r->train->h;
+    as.in_w = r->train->w;
+    as.n_classes = r->train->n_classes;
+    int32_t g[LM_HP_MAX];
+    for (int i = 0; i < n; i++) {
+        LM_CHECK(isfinite(hp[first + i]), LM_EINVAL, "architecture gene %d has no value", i);
+        g[i] = (int32_t)hp[first + i];
+    }
+    lm_arch_net net = {0};
+    lm_layer_desc *layers = NULL;
+    int rc = lm_arch_check(&as, g, (size_t)n);
+    if (rc == LM_OK) rc = lm_arch_decode(&as, g, (size_t)n, &net);
+    if (rc == LM_OK) rc = lm_arch_check_constraints(&as, &net);
+    int cap = 3 * net.n_nodes + 8, n_layers = 0;
+    lm_net_desc desc;
+    if (rc == LM_OK) {
+        layers = calloc((size_t)cap, sizeof *layers);
+        rc = layers ? lm_net_from_arch(&net, layers, cap, &n_layers, &desc)
+                    : lm_error_set(__FILE__, __LINE__, __func__, LM_ENOMEM, "out of memory");
+    }
+    if (rc == LM_OK && c->max_latency > 0) {
+        double lat;
+        rc = lm_net_latency(&desc, 1, 9, &lat);
+        if (rc == LM_OK && lat > c->max_latency)
+            rc = lm_error_set(__FILE__, __LINE__, __func__, LM_ERANGE,
+                              "architecture's latency %.3f ms per sample is above "
+                              "max_latency_ms %.3f",
+                              lat * 1e3, c->max_latency * 1e3);
+        if (rc == LM_OK) r->latency = lat;
+    }
+    if (rc == LM_OK)
+        rc = lm_trainer_create_from_desc(&desc, &r->params, r->train, r->val, c->seed,
+                                         (uint64_t)r->trial_id, &r->trainer);
+    free(layers);
+    lm_arch_net_fini(&net);
+    return rc;
+}
+
 int lm__runner_start(lm_runner *r, const lm_config *c, lm_run_data *d, int trial_id,
                      const double *hp, int epochs) {
     memset(r, 0, sizeof *r);
@@ -118,8 +167,9 @@ int lm__runner_start(lm_runner *r, const lm_config *c, lm_run_data *d, int trial
     if (rc == LM_OK) rc = lm__run_data_prepare(d, &r->params.preprocess, &r->train, &r->val, &r->test);
     if (rc == LM_OK) {
         r->params.epochs = epochs;
-        rc = lm_trainer_create(&r->params, r->train, r->val, c->seed, (uint64_t)trial_id,
-                               &r->trainer);
+        rc = c->has_arch ? build_arch(r, c, hp)
+                         : lm_trainer_create(&r->params, r->train, r->val, c->seed,
+                                             (uint64_t)trial_id, &r->trainer);
     }
     if (rc < 0) {
         /* A configuration the engine refuses fails this trial, not the run. */

@@ -46,6 +46,10 @@ struct lm_transport {
     int n_workers;
     int inline_work;         /* poll does the training itself: never sleep on NONE */
     struct lm_snapcache *local_cache; /* snapshots kept on this rank (inline), else NULL */
+    /* A simulated transport's clock (seconds since the run started); NULL for the wall
+     * clock. With one, the controller records virtual times, never sleeps, and writes no
+     * checkpoints (a replay is deterministic and reruns in moments). */
+    double (*virtual_now)(const lm_transport *t);
 };
 
 /* Worker index -> MPI rank, for records (the inline worker is rank 0). */

@@ -331,6 +331,18 @@ int lm__h5_write_1d(lm__h5 *f, hid_t loc, const char *name, lm_dtype t, size_t n
     return rc;
 }
 
+int lm__h5_write_2d(lm__h5 *f, hid_t loc, const char *name, lm_dtype t, size_t rows,
+                    size_t cols, const void *data, hid_t *out) {
+    hsize_t dims[2] = {rows, cols};
+    hid_t space = H5Screate_simple(2, dims, NULL);
+    if (space < 0)
+        return IOFAIL(LM_EH5, f, loc, name, "cannot create a dataspace of %zu x %zu", rows, cols);
+    int rc = write_dataset(f, loc, name, file_type(t), mem_type(t), space, H5P_DEFAULT, data,
+                           rows > 0 && cols > 0, out);
+    H5Sclose(space);
+    return rc;
+}
+
 /* Packs n strings (NULL as "") into one n x *size buffer of NUL-padded fixed-length
  * strings, *size the longest length + 1. Fixed-length strings keep the text in the
  * dataset or in the checksummed object header; variable-length ones would live in

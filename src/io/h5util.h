@@ -69,6 +69,9 @@ void lm__h5_objname(hid_t loc, const char *name, char *buf, size_t cap);
  * is not NULL the dataset stays open there for attributes; the caller closes it. */
 int lm__h5_write_1d(lm__h5 *f, hid_t loc, const char *name, lm_dtype t, size_t n,
                     const void *data, hid_t *out);
+/* Writes a rows x cols dataset (row-major) of type t (not LM_DT_STR), like write_1d. */
+int lm__h5_write_2d(lm__h5 *f, hid_t loc, const char *name, lm_dtype t, size_t rows,
+                    size_t cols, const void *data, hid_t *out);
 /* Writes a 1-D dataset of n UTF-8 strings (NULL is written as ""), fixed-length
  * (the longest + 1), as are all strings lamarck writes. */
 int lm__h5_write_strs(lm__h5 *f, hid_t loc, const char *name, size_t n, const char *const *v,

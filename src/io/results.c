@@ -18,6 +18,9 @@
  *                     donor, donor_member, prev_trial, prev_epoch, score, donor_score), in
  *                     the order recorded, with hp_before/<name> (the donor's point) and
  *                     hp_after/<name> (the new trial's); empty for other searchers
+ *   /genomes/<column> runs over an architecture space (model.space): each trial's
+ *                     genome (trials x genes), canonical hash and readable text, with
+ *                     the space's description (attribute space) and gene_names
  *   /pareto/trial     the final first front (attribute source says which): front 0 of
  *                     the last snapshot with fronts (nsga2), else the non-dominated
  *                     finished trials on val_accuracy (max) and params (min)
@@ -25,6 +28,7 @@
  * Every dataset carries "units" and "description" attributes. The reader is what
  * `lamarck report` runs on files people hand it, so it checks every length, name,
  * status and range it relies on. */
+#include "io/genomes.h"
 #include "io/h5util.h"
 #include "lamarck/error.h"
 #include "lamarck/io.h"
@@ -577,6 +581,7 @@ static int write_all(lm__h5 *f, const lm_run_info *info, const lm_trials *t) {
     LM_CALL(write_populations(f, t)); /* issue 7 */
     LM_CALL(write_pbt_events(f, info, t)); /* issue 6 */
     LM_CALL(write_pareto(f, t));      /* issue 7 */
+    LM_CALL(lm__io_write_genomes(f, info->config ? info->config->space : NULL, t)); /* issue 4 */
     return LM_OK;
 }
 

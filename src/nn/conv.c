@@ -1,6 +1,6 @@
-/* 2-D convolution on oneDNN primitives: stride, padding, dilation and groups (groups
- * = channels is the depthwise half of a separable convolution), bias and a fused
- * ReLU.
+/* 2-D convolution on oneDNN primitives: square or rectangular kernels (the 1x7 and
+ * 7x1 pairs of NASNet), stride, padding, dilation and groups (groups = channels is
+ * the depthwise half of a separable convolution), bias and a fused ReLU.
  *
  * Layouts. The forward, backward-data and backward-weights primitives must agree on
  * the source and destination layouts, and none may be a reference loop. Measured
@@ -49,27 +49,33 @@ static int out_side(int in, int k, int s, int p, int d) {
     return in + 2 * p < span ? 0 : (in + 2 * p - span) / s + 1;
 }
 
+/* Kernel width and left/right padding: kernel_w 0 is a square kernel. */
+static int kw_of(const lm__layer_cfg *c) { return c->kernel_w ? c->kernel_w : c->kernel; }
+static int pw_of(const lm__layer_cfg *c) { return c->kernel_w ? c->pad_w : c->pad; }
+
 static int conv_setup(lm__layer *l, const lm__net *net) {
     const lm__layer_cfg *c = &l->cfg;
     LM_CHECK(l->n_in == 1, LM_EINVAL, "convolution takes 1 input, got %d", l->n_in);
     LM_CHECK(c->units >= 1, LM_EINVAL, "convolution needs out_channels >= 1, got %d", c->units);
-    LM_CHECK(c->kernel >= 1 && c->kernel <= 64, LM_EINVAL, "convolution kernel must be 1 to 64, got %d",
-             c->kernel);
-    LM_CHECK(c->stride >= 1 && c->dil >= 1 && c->pad >= 0, LM_EINVAL,
-             "convolution needs stride >= 1, dilation >= 1 and padding >= 0, got %d, %d and %d",
-             c->stride, c->dil, c->pad);
+    LM_CHECK(c->kernel >= 1 && c->kernel <= 64 && kw_of(c) >= 1 && kw_of(c) <= 64, LM_EINVAL,
+             "convolution kernel sides must be 1 to 64, got %d x %d", c->kernel, kw_of(c));
+    LM_CHECK(c->stride >= 1 && c->dil >= 1 && c->pad >= 0 && pw_of(c) >= 0, LM_EINVAL,
+             "convolution needs stride >= 1, dilation >= 1 and padding >= 0, got %d, %d and "
+             "%d x %d",
+             c->stride, c->dil, c->pad, pw_of(c));
     lm__shape in = lm__in(net, l, 0)->shape;
     LM_CHECK(c->groups >= 1 && in.c % c->groups == 0 && c->units % c->groups == 0, LM_EINVAL,
              "convolution groups (%d) must divide the input channels (%d) and the output "
              "channels (%d)",
              c->groups, in.c, c->units);
     int oh = out_side(in.h, c->kernel, c->stride, c->pad, c->dil);
-    int ow = out_side(in.w, c->kernel, c->stride, c->pad, c->dil);
+    int ow = out_side(in.w, kw_of(c), c->stride, pw_of(c), c->dil);
     LM_CHECK(oh >= 1 && ow >= 1, LM_EINVAL,
-             "a %dx%d convolution with dilation %d does not fit its %d x %d input padded by %d",
-             c->kernel, c->kernel, c->dil, in.h, in.w, c->pad);
+             "a %dx%d convolution with dilation %d does not fit its %d x %d input padded by %d x "
+             "%d",
+             c->kernel, kw_of(c), c->dil, in.h, in.w, c->pad, pw_of(c));
     lm__out(net, l)->shape = (lm__shape){c->units, oh, ow};
-    int64_t fan_in = (int64_t)(in.c / c->groups) * c->kernel * c->kernel;
+    int64_t fan_in = (int64_t)(in.c / c->groups) * c->kernel * kw_of(c);
     l->n_w = (int64_t)c->units * fan_in;
     l->n_b = c->bias ? c->units : 0;
     l->flops = 2.0 * (double)c->units * oh * ow * (double)fan_in;
@@ -88,8 +94,8 @@ static void conv_init(lm__layer *l, const lm__net *net, lm_rng *rng) {
  * layout for oneDNN to choose. */
 static int weights_md(const lm__layer *l, const lm__net *net, dnnl_memory_desc_t *md, int any) {
     const lm__layer_cfg *c = &l->cfg;
-    int ic = lm__in(net, l, 0)->shape.c, g = c->groups, k = c->kernel;
-    dnnl_dims_t d4 = {c->units, ic, k, k}, d5 = {g, c->units / g, ic / g, k, k};
+    int ic = lm__in(net, l, 0)->shape.c, g = c->groups, kh = c->kernel, kw = kw_of(c);
+    dnnl_dims_t d4 = {c->units, ic, kh, kw}, d5 = {g, c->units / g, ic / g, kh, kw};
     dnnl_format_tag_t tag = any ? dnnl_format_tag_any : g == 1 ? dnnl_oihw : dnnl_goihw;
     LM__DNNL_CALL(dnnl_memory_desc_init_by_tag(md, g == 1 ? 4 : 5, g == 1 ? d4 : d5, dnnl_f32, tag),
                   "describing convolution weights");
@@ -118,7 +124,8 @@ static int make_pds(const lm__layer *l, const lm__net *net, const dnnl_memory_de
     LM_CALL(weights_md(l, net, &wany, 1));
     dnnl_dims_t bd = {c->units};
     LM__DNNL_CALL(dnnl_memory_desc_init_by_tag(&bias, 1, bd, dnnl_f32, dnnl_x), "describing a bias");
-    dnnl_dims_t st = {c->stride, c->stride}, dl = {c->dil - 1, c->dil - 1}, pad = {c->pad, c->pad};
+    dnnl_dims_t st = {c->stride, c->stride}, dl = {c->dil - 1, c->dil - 1},
+                pad = {c->pad, pw_of(c)};
     dnnl_convolution_desc_t fd, bdd, bwd;
     LM__DNNL_CALL(dnnl_dilated_convolution_forward_desc_init(&fd, dnnl_forward_training,
                                                              dnnl_convolution_direct, src, &wany,
@@ -202,8 +209,8 @@ static int conv_layout(lm__layer *l, lm__net *net, int max_batch) {
         }
         if (ok) break;
     }
-    LM_CHECK(chosen.fwd, LM_EDNNL, "oneDNN: no convolution for a %d x %d x %d input, kernel %d",
-             is.c, is.h, is.w, l->cfg.kernel);
+    LM_CHECK(chosen.fwd, LM_EDNNL, "oneDNN: no convolution for a %d x %d x %d input, kernel %d x %d",
+             is.c, is.h, is.w, l->cfg.kernel, kw_of(&l->cfg));
     lm__md_batch(&cp->src1, dnnl_primitive_desc_query_md(chosen.fwd, dnnl_query_src_md, 0), 1);
     lm__md_batch(&o->md, dnnl_primitive_desc_query_md(chosen.fwd, dnnl_query_dst_md, 0), 1);
     pds_free(&chosen);

@@ -59,6 +59,9 @@ static int check_fields(const lm_layer_desc *l, int i) {
                  l->out_channels);
         LM_CHECK(l->kernel >= 1 && l->kernel <= 64, LM_EINVAL,
                  "network layer %d (%s): kernel must be 1 to 64, got %d", i, op, l->kernel);
+        LM_CHECK(l->kernel_w >= 0 && l->kernel_w <= 64, LM_EINVAL,
+                 "network layer %d (%s): kernel_w must be 0 (square) to 64, got %d", i, op,
+                 l->kernel_w);
         LM_CHECK(l->stride >= 0 && l->stride <= 64 && l->dilation >= 0 && l->dilation <= 64 &&
                      l->padding >= -1 && l->padding <= 64,
                  LM_EINVAL,
@@ -72,6 +75,9 @@ static int check_fields(const lm_layer_desc *l, int i) {
     case LM_OP_AVGPOOL:
         LM_CHECK(l->kernel >= 1 && l->kernel <= 64, LM_EINVAL,
                  "network layer %d (%s): kernel must be 1 to 64, got %d", i, op, l->kernel);
+        LM_CHECK(l->kernel_w == 0 || l->kernel_w == l->kernel, LM_EINVAL,
+                 "network layer %d (%s): pooling kernels are square, got %d x %d", i, op,
+                 l->kernel, l->kernel_w);
         LM_CHECK(l->stride >= 0 && l->stride <= 64 && l->padding >= -1 && l->padding <= 64,
                  LM_EINVAL, "network layer %d (%s): stride %d or padding %d out of range", i, op,
                  l->stride, l->padding);
@@ -102,9 +108,17 @@ static int check_fields(const lm_layer_desc *l, int i) {
     return LM_OK;
 }
 
-static int pad_of(const lm_layer_desc *l) {
+/* Padding of a convolution's rows (side = kernel) or columns (side = its width). */
+static int pad_of(const lm_layer_desc *l, int side) {
     int dil = l->dilation ? l->dilation : 1;
-    return l->padding >= 0 ? l->padding : dil * (l->kernel - 1) / 2;
+    return l->padding >= 0 ? l->padding : dil * (side - 1) / 2;
+}
+
+/* A rectangular convolution's engine fields; a square one leaves them 0. */
+static void set_rect(lm__layer_cfg *c, const lm_layer_desc *l) {
+    if (!l->kernel_w || l->kernel_w == l->kernel) return;
+    c->kernel_w = l->kernel_w;
+    c->pad_w = pad_of(l, l->kernel_w);
 }
 
 /* Adds one engine layer for desc layer i; on failure the message names layer i. */
@@ -149,13 +163,17 @@ static int build_layer(lm__net *net, const lm_layer_desc *l, int i, const int *i
     switch (l->op) {
     case LM_OP_CONV:
         c = (lm__layer_cfg){.units = l->out_channels, .relu = l->relu, .kernel = l->kernel,
-                            .stride = stride, .pad = pad_of(l), .dil = l->dilation ? l->dilation : 1,
+                            .stride = stride, .pad = pad_of(l, l->kernel),
+                            .dil = l->dilation ? l->dilation : 1,
                             .groups = l->groups ? l->groups : 1, .bias = 1};
+        set_rect(&c, l);
         return add(net, &lm__conv_ops, &c, in, 1, i, l->op, tid);
     case LM_OP_SEPCONV: {
         int ch = net->tensors[in[0]].shape.c, dw;
-        c = (lm__layer_cfg){.units = ch, .kernel = l->kernel, .stride = stride, .pad = pad_of(l),
-                            .dil = l->dilation ? l->dilation : 1, .groups = ch};
+        c = (lm__layer_cfg){.units = ch, .kernel = l->kernel, .stride = stride,
+                            .pad = pad_of(l, l->kernel), .dil = l->dilation ? l->dilation : 1,
+                            .groups = ch};
+        set_rect(&c, l);
         LM_CALL(add(net, &lm__conv_ops, &c, in, 1, i, l->op, &dw));
         c = (lm__layer_cfg){.units = l->out_channels, .relu = l->relu, .kernel = 1, .stride = 1,
                             .dil = 1, .groups = 1, .bias = 1};
@@ -195,6 +213,10 @@ static int build_layer(lm__net *net, const lm_layer_desc *l, int i, const int *i
 }
 
 int lm__net_from_desc(const lm_net_desc *d, double dropout, lm__net **out) {
+    return lm__net_from_desc_map(d, dropout, out, NULL);
+}
+
+int lm__net_from_desc_map(const lm_net_desc *d, double dropout, lm__net **out, int *tensor_of) {
     *out = NULL;
     LM_CHECK(d, LM_EINVAL, "no network description");
     LM_CHECK(d->n_layers >= 0 && d->n_layers <= LM_NET_MAX_LAYERS, LM_EINVAL,
@@ -240,6 +262,7 @@ int lm__net_from_desc(const lm_net_desc *d, double dropout, lm__net **out) {
         lm__layer_cfg c = {.units = d->n_classes};
         int last = n ? tid[n - 1] : 0;
         rc = lm__net_add(net, &lm__dense_ops, &c, &last, 1);
+        if (rc > 0) rc = LM_OK; /* the classifier's tensor id */
         if (rc < 0) {
             char msg[512];
             snprintf(msg, sizeof msg, "%s", lm_error_message());
@@ -247,6 +270,8 @@ int lm__net_from_desc(const lm_net_desc *d, double dropout, lm__net **out) {
             rc = lm_error_set(__FILE__, __LINE__, __func__, rc, "the classifier: %s", msg);
         }
     }
+    if (rc == LM_OK && tensor_of)
+        for (int i = 0; i < n; i++) tensor_of[i] = live[i] ? tid[i] : 0;
     free(live);
     free(tid);
     if (rc < 0) {

@@ -86,7 +86,6 @@ void lm__net_destroy(lm__net **np) {
     free(net->params);
     free(net->grads);
     free(net->momentum);
-    free(net->stats);
     free(net->prune_mask);
     free(net->arena);
     free(net->acc_buf);
@@ -366,11 +365,13 @@ int lm__net_finish(lm__net *net, int max_batch, int input_grad, uint64_t seed, u
     net->n_params = np;
     net->n_stats = ns;
     net->flops = flops;
-    net->params = alloc_floats(np);
+    /* The running statistics follow the parameters in one block, so that a model's
+     * weights are one array (lm_trainer_weights). */
+    net->params = alloc_floats(np + ns);
     net->grads = alloc_floats(np);
     net->momentum = alloc_floats(np);
-    net->stats = alloc_floats(ns);
-    LM_CHECK(net->params && net->grads && net->momentum && net->stats, LM_ENOMEM,
+    net->stats = net->params ? net->params + np : NULL;
+    LM_CHECK(net->params && net->grads && net->momentum, LM_ENOMEM,
              "out of memory for a network of %lld parameters", (long long)np);
     lm_rng init;
     lm_rng_init(&init, seed, trial, LM_STREAM_INIT);

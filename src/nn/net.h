@@ -7,7 +7,7 @@
  * output) and writes its own output tensor. Parameters live in three flat buffers,
  * one each for values, gradients and SGD momentum, with per-layer pointers into them
  * as llm.c does, so a whole model is one array to send or save; batch-normalization
- * running statistics live in a fourth (net->stats).
+ * running statistics (net->stats) follow the parameter values in their block.
  *
  * Each tensor has a layout (a oneDNN memory descriptor for one sample, dnn.h) chosen
  * when the network is finished: convolutions pick blocked layouts, which the layers
@@ -36,7 +36,8 @@
 
 #include <stdint.h>
 
-#define LM__NET_MAX_IN 4 /* inputs of one layer (a concatenation may have several) */
+#define LM__NET_MAX_IN 16 /* inputs of one layer (LM_LAYER_MAX_INPUTS: a NASNet cell's
+                           * concatenation or sum may have many) */
 
 /* The shape of one sample: channels x height x width (a vector is c x 1 x 1). */
 typedef struct lm__shape {
@@ -69,9 +70,13 @@ typedef struct lm__layer_cfg {
     int relu;            /* dense, conv: apply ReLU to the output (fused) */
     double p;            /* dropout: drop probability in [0, 1) */
     int follow;          /* dropout: p follows the training parameter "dropout" */
-    int kernel;          /* conv, pools: square kernel side (global pooling: the input's) */
+    int kernel;          /* conv, pools: kernel height, and width unless kernel_w (global
+                          * pooling: the input's) */
+    int kernel_w;        /* conv: kernel width; 0: square (kernel, with pad_w = pad) */
+    int pad_w;           /* conv with kernel_w: padding on the left and right */
     int stride;          /* conv, pools, zero: >= 1 */
-    int pad;             /* conv, pools: padding on each side */
+    int pad;             /* conv, pools: padding on each side (conv with kernel_w: top and
+                          * bottom) */
     int dil;             /* conv: dilation >= 1 */
     int groups;          /* conv: >= 1 */
     int bias;            /* conv: has a bias */
@@ -151,7 +156,8 @@ struct lm__net {
     int freeze_masks;       /* tests: dropout reuses its last mask instead of drawing */
     int64_t n_params, n_stats;
     float *params, *grads, *momentum; /* n_params each */
-    float *stats;           /* n_stats: batch-normalization running means and variances */
+    float *stats;           /* n_stats: batch-normalization running means and variances,
+                             * right after the parameters (params + n_params, one block) */
     float *prune_mask;      /* n_params of 0 or 1 once pruned, else NULL */
     float *arena;           /* every planned activation and activation gradient */
     int64_t arena_floats;

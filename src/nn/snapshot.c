@@ -50,6 +50,11 @@ uint64_t lm__net_fingerprint(const lm__net *net) {
         int64_t f[] = {c->units, c->relu,  c->kernel, c->stride, c->pad,  c->dil, c->groups,
                        c->bias,  c->avg,   c->global, l->n_in,   l->n_w,  l->n_b, l->n_s};
         h = lm__fnv1a(h, f, sizeof f);
+        /* Only rectangular kernels add to it, so square ones keep their fingerprints. */
+        if (c->kernel_w) {
+            int64_t r[] = {c->kernel_w, c->pad_w};
+            h = lm__fnv1a(h, r, sizeof r);
+        }
         h = lm__fnv1a(h, l->in, (size_t)l->n_in * sizeof *l->in);
     }
     return h;

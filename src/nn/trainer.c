@@ -1,7 +1,7 @@
 /* The per-trial trainer: a network built from a description (or from the training
  * parameters' MLP or CNN), SGD over shuffled and optionally augmented mini-batches
- * epoch by epoch, evaluation, hyperparameter changes between epochs and inference
- * latency. Everything is allocated in lm_trainer_create (or in lm_trainer_set_params
+ * epoch by epoch, evaluation and hyperparameter changes between epochs (inference
+ * latency: latency.c). Everything is allocated in lm_trainer_create (or in lm_trainer_set_params
  * when a larger batch needs larger buffers); an epoch allocates nothing. */
 #include "lamarck/error.h"
 #include "lamarck/log.h"
@@ -328,45 +328,4 @@ double lm_trainer_flops(const lm_trainer *t) { return t->net->flops; }
 float *lm_trainer_params(lm_trainer *t, long *n) {
     if (n) *n = (long)t->net->n_params;
     return t->net->params;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-int lm_trainer_latency(lm_trainer *t, int batch, int repeats, double *seconds_per_sample) {
-    lm__net *net = t->net;
-    LM_CHECK(batch >= 1 && batch <= net->max_batch, LM_EINVAL,
-             "latency batch must be 1 to %d (the trainer's batch buffers), got %d", net->max_batch,
-             batch);
-    LM_CHECK(repeats >= 1 && repeats <= 1000, LM_EINVAL, "latency repeats must be 1 to 1000, got %d",
-             repeats);
-    const lm_dataset *d = t->train;
-    int64_t f = lm_dataset_features(d);
-    float *x = malloc((size_t)batch * (size_t)f * sizeof *x);
-    double *secs = malloc((size_t)repeats * sizeof *secs);
-    if (!x || !secs) {
-        free(x);
-        free(secs);
-        LM_FAIL(LM_ENOMEM, "out of memory for a latency batch of %d", batch);
-    }
-    for (int i = 0; i < batch; i++)
-        memcpy(x + (int64_t)i * f, d->X + (i % d->n) * f, (size_t)f * sizeof(float));
-    /* One pass first: primitives for this batch size and caches warm. */
-    int rc = lm__net_forward(net, x, batch, 0);
-    for (int r = 0; r < repeats && rc == LM_OK; r++) {
-        double t0 = lm_time_now();
-        rc = lm__net_forward(net, x, batch, 0);
-        secs[r] = lm_time_now() - t0;
-    }
-    if (rc == LM_OK) {
-        qsort(secs, (size_t)repeats, sizeof *secs, cmp_double);
-        double med = repeats % 2 ? secs[repeats / 2] : 0.5 * (secs[repeats / 2 - 1] + secs[repeats / 2]);
-        *seconds_per_sample = med / batch;
-    }
-    free(x);
-    free(secs);
-    LM_CALL(rc);
-    return LM_OK;
 }

@@ -9,6 +9,7 @@
  * crossover that switches a gene on gives it a prior value rather than its lowest. */
 #include "search/evolve.h"
 
+#include "lamarck/error.h"
 #include "lamarck/space.h"
 
 #include <math.h>
@@ -100,14 +101,49 @@ static void restore_untouched(const lm_space *sp, const double *parent, const in
             x[i] = parent[i];
 }
 
+/* ---- architecture genes (lm_space_arch): varied by the space's named operators ---- */
+
+static int arch_gene(int i, int first, int n_arch) { return i >= first && i < first + n_arch; }
+
+static void arch_get(const double *x, int first, int n, int32_t *g) {
+    for (int i = 0; i < n; i++) g[i] = isfinite(x[first + i]) ? (int32_t)x[first + i] : 0;
+}
+
+static void arch_put(const int32_t *g, int first, int n, double *x) {
+    for (int i = 0; i < n; i++) x[first + i] = g[i];
+}
+
+/* One named architecture mutation (lm_arch_mutate: add a layer, change an operation,
+ * ...). A genome no operator can change within the constraints stays as it is. */
+static void arch_mutate(const lm_arch_space *as, int first, int n, lm_rng *rng, double *x) {
+    int32_t g[LM_HP_MAX];
+    arch_get(x, first, n, g);
+    if (lm_arch_repair(as, g, (size_t)n) < 0 || lm_arch_mutate(as, rng, g, (size_t)n, NULL) < 0) {
+        lm_error_clear();
+        return;
+    }
+    arch_put(g, first, n, x);
+}
+
 static uint64_t hp_mutate(const void *ctx, lm_rng *rng, double sigma, double rate, double *g) {
     const lm_space *sp = space_of(ctx);
     int n = lm_space_size(sp);
     double parent[LM_HP_MAX], u[LM_HP_MAX];
     int cand[LM_HP_MAX], n_cand = 0, touched[LM_HP_MAX] = {0};
     memcpy(parent, g, (size_t)n * sizeof *g);
+    int first = 0, n_arch = 0;
+    const lm_arch_space *as = lm_space_arch(sp, &first, &n_arch);
     for (int i = 0; i < n; i++)
-        if (lm_space_active(sp, g, i) && changeable(lm_space_hp(sp, i))) cand[n_cand++] = i;
+        if (lm_space_active(sp, g, i) && changeable(lm_space_hp(sp, i)) &&
+            !arch_gene(i, first, n_arch))
+            cand[n_cand++] = i;
+    /* With an architecture, a child differs from its parent either in its architecture
+     * (one named operator, as in Real et al. 2019) or in its other hyperparameters,
+     * each with probability 1/2 (the architecture alone when there are none). */
+    if (as && (n_cand == 0 || lm_rng_uniform(rng) < 0.5)) {
+        arch_mutate(as, first, n_arch, rng, g);
+        return diff_mask(n, parent, g);
+    }
     if (n_cand == 0) return 0;
     hp_encode(sp, rng, g, u);
     double q = rate > 0 ? rate : 1.0 / n_cand;
@@ -153,6 +189,21 @@ static void hp_crossover(const void *ctx, lm_rng *rng, lm__cross_kind kind, cons
         if (lm_space_active(sp, child, i) && lm_space_active(sp, src, i) && !isnan(src[i]))
             child[i] = src[i];
     }
+    /* The architecture crosses over by its family's rule (layer slots, cell blocks,
+     * stages), so that a child inherits whole building blocks. */
+    int first, n_arch;
+    const lm_arch_space *as = lm_space_arch(sp, &first, &n_arch);
+    if (as) {
+        int32_t ga[LM_HP_MAX], gb[LM_HP_MAX], gc[LM_HP_MAX];
+        arch_get(a, first, n_arch, ga);
+        arch_get(b, first, n_arch, gb);
+        if (lm_arch_repair(as, ga, (size_t)n_arch) == LM_OK &&
+            lm_arch_repair(as, gb, (size_t)n_arch) == LM_OK &&
+            lm_arch_crossover(as, rng, kind == LM__CROSS_UNIFORM, ga, gb, gc,
+                              (size_t)n_arch) == LM_OK)
+            arch_put(gc, first, n_arch, child);
+        lm_error_clear();
+    }
 }
 
 /* The mean over genes of |ua - ub| when both are active, 1 when one is, 0 when
@@ -189,7 +240,18 @@ static uint64_t hp_hash(const void *ctx, const double *g) {
     memcpy(x, g, (size_t)n * sizeof *x);
     lm_space_repair(sp, x);
     uint64_t h = mix((uint64_t)n + 0x9e3779b97f4a7c15ULL);
+    /* Architectures count by their canonical hash: isomorphic networks are one. */
+    int first = 0, n_arch = 0;
+    const lm_arch_space *as = lm_space_arch(sp, &first, &n_arch);
+    if (as) {
+        int32_t ga[LM_HP_MAX];
+        uint64_t ah = 0;
+        arch_get(x, first, n_arch, ga);
+        if (lm_arch_hash(as, ga, (size_t)n_arch, &ah) < 0) lm_error_clear();
+        h = mix(h ^ ah);
+    }
     for (int i = 0; i < n; i++) {
+        if (arch_gene(i, first, n_arch)) continue;
         uint64_t bits = 0x7ff8000000000000ULL; /* one NaN for all */
         double v = x[i] == 0 ? 0.0 : x[i];     /* -0 and 0 alike */
         if (!isnan(v)) memcpy(&bits, &v, sizeof bits);

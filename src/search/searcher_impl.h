@@ -17,6 +17,10 @@ extern const lm_searcher_ops lm__asha_ops;
 extern const lm_stopper_ops lm__median_stopper_ops;
 extern const lm_stopper_ops lm__mean_stopper_ops;
 extern const lm_stopper_ops lm__last_stopper_ops;
+/* curve extrapolation (issue 10): stop_curve.c. The combined prediction of y_T from
+ * y_1..y_n (n >= 4, T > n): its mean (clipped to [0, 1]) and standard deviation. */
+extern const lm_stopper_ops lm__curve_stopper_ops;
+int lm__curve_extrapolate(const double *y, int n, int T, double *mean, double *sd);
 /* evolutionary and multi-objective (issue 7): evolution.c, nsga2.c; shared parts in
  * evolve.h (genome.c, select.c) and moo.c */
 extern const lm_searcher_ops lm__evolution_ops;

@@ -388,8 +388,9 @@ int lm_arch_net_cost(const lm_arch_net *net, int64_t *params, int64_t *flops) {
             f += cin * hin * win;
             break;
         case LM_ARCH_NODE_DENSE:
-            p += cin * cout + cout;
-            f += cin * cout;
+            /* A dense layer flattens its input: every element is a feature. */
+            p += cin * hin * win * cout + cout;
+            f += cin * hin * win * cout;
             break;
         default:
             break;

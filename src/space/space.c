@@ -23,6 +23,9 @@ struct lm_space {
     lm_hp hp[LM_HP_MAX];
     double *grid[LM_HP_MAX]; /* grid values of each hyperparameter, increasing */
     int n_grid[LM_HP_MAX];
+    int has_arch;            /* an architecture's genes are hp[arch_first..+arch_n) */
+    int arch_first, arch_n;
+    lm_arch_space arch;
 };
 
 static int grid_values(lm_space *sp, int i);
@@ -196,6 +199,83 @@ int lm_space_set_grid_points(lm_space *sp, const char *name, int points) {
     return LM_OK;
 }
 
+static int in_arch(const lm_space *sp, int i) {
+    return sp->has_arch && i >= sp->arch_first && i < sp->arch_first + sp->arch_n;
+}
+
+int lm_space_add_arch(lm_space *sp, const lm_arch_space *as) {
+    LM_CHECK(sp, LM_EINVAL, "space: NULL space");
+    LM_CHECK(!sp->has_arch, LM_EINVAL, "space: already has an architecture (genes from '%s')",
+             sp->hp[sp->arch_first].name);
+    LM_CALL(lm_arch_space_check(as));
+    size_t n = lm_arch_genome_size(as);
+    LM_CHECK(n >= 1 && (size_t)sp->n + n <= LM_HP_MAX, LM_EINVAL,
+             "space: the architecture genome has %zu genes, the space already %d "
+             "hyperparameters, and a space holds at most %d; use a smaller architecture "
+             "space (max_depth, blocks, stages or nodes)",
+             n, sp->n, LM_HP_MAX);
+    int first = sp->n;
+    for (size_t i = 0; i < n; i++) {
+        char name[LM_HP_NAME_MAX];
+        int32_t lo, hi;
+        int rc = lm_arch_gene_info(as, i, name, sizeof name, &lo, &hi);
+        if (rc == LM_OK) rc = lm_space_add_int(sp, name, lo, hi, 0);
+        if (rc < 0) {
+            /* Undo the genes added so far: the space stays as it was. */
+            while (sp->n > first) {
+                sp->n--;
+                free(sp->grid[sp->n]);
+                sp->grid[sp->n] = NULL;
+            }
+            return lm_error_trace(__FILE__, __LINE__, __func__, rc);
+        }
+    }
+    sp->arch = *as;
+    sp->arch_first = first;
+    sp->arch_n = (int)n;
+    sp->has_arch = 1;
+    return LM_OK;
+}
+
+const lm_arch_space *lm_space_arch(const lm_space *sp, int *first, int *n) {
+    if (first) *first = sp && sp->has_arch ? sp->arch_first : -1;
+    if (n) *n = sp && sp->has_arch ? sp->arch_n : 0;
+    return sp && sp->has_arch ? &sp->arch : NULL;
+}
+
+int lm_space_arch_set_shape(lm_space *sp, int c, int h, int w, int n_classes) {
+    LM_CHECK(sp && sp->has_arch, LM_EINVAL, "space: no architecture to set a sample shape for");
+    LM_CHECK(c >= 1 && h >= 1 && w >= 1 && n_classes >= 1, LM_EINVAL,
+             "space: sample shape %d x %d x %d with %d classes", c, h, w, n_classes);
+    sp->arch.in_c = c;
+    sp->arch.in_h = h;
+    sp->arch.in_w = w;
+    sp->arch.n_classes = n_classes;
+    return LM_OK;
+}
+
+/* Draws the architecture genes with lm_arch_random. A genome that misses the
+ * constraints is not an error here: the closest one is kept and its error message
+ * dropped (unless one was pending already), since sampling cannot fail. */
+static void sample_arch(const lm_space *sp, lm_rng *rng, double *x) {
+    int32_t g[LM_HP_MAX] = {0};
+    size_t n = (size_t)sp->arch_n;
+    int pending = lm_error_message()[0] != 0;
+    if (lm_arch_random(&sp->arch, rng, g, n) < 0) {
+        lm_arch_repair(&sp->arch, g, n);
+        if (!pending) lm_error_clear();
+    }
+    for (size_t i = 0; i < n; i++) x[sp->arch_first + (int)i] = g[i];
+}
+
+static void repair_arch(const lm_space *sp, double *x) {
+    int32_t g[LM_HP_MAX];
+    size_t n = (size_t)sp->arch_n;
+    for (size_t i = 0; i < n; i++) g[i] = (int32_t)x[sp->arch_first + (int)i];
+    lm_arch_repair(&sp->arch, g, n); /* cannot fail: the space was checked when added */
+    for (size_t i = 0; i < n; i++) x[sp->arch_first + (int)i] = g[i];
+}
+
 /* A number written in full ("3", "-2", "1e3"), nothing after it. */
 static int parse_number(const char *s, double *v) {
     if (!s || !*s || isspace((unsigned char)*s)) return 0;
@@ -213,6 +293,9 @@ int lm_space_set_condition(lm_space *sp, const char *child, const char *parent, 
              "space: '%s': parent '%s' must be added before its child", child, parent);
     lm_hp *h = &sp->hp[c];
     const lm_hp *ph = &sp->hp[p];
+    LM_CHECK(!in_arch(sp, c), LM_EINVAL,
+             "space: '%s' is an architecture gene; architecture genes cannot be conditional",
+             child);
     LM_CHECK(h->parent < 0, LM_EINVAL, "space: '%s' already has a condition (on '%s')", child,
              sp->hp[h->parent].name);
     LM_CHECK(ph->kind != LM_HP_FLOAT, LM_EINVAL,
@@ -296,6 +379,7 @@ void lm_space_sample(const lm_space *sp, lm_rng *rng, double *x) {
             x[i] = NAN;
             continue;
         }
+        if (in_arch(sp, i)) continue; /* drawn together below */
         double u, v;
         switch (h->kind) {
         case LM_HP_FLOAT:
@@ -319,6 +403,7 @@ void lm_space_sample(const lm_space *sp, lm_rng *rng, double *x) {
             break;
         }
     }
+    if (sp->has_arch) sample_arch(sp, rng, x);
 }
 
 void lm_space_repair(const lm_space *sp, double *x) {
@@ -332,6 +417,7 @@ void lm_space_repair(const lm_space *sp, double *x) {
         if (h->kind != LM_HP_FLOAT) v = floor(clip(v, h->low, h->high) + 0.5);
         x[i] = clip(v, h->low, h->high);
     }
+    if (sp->has_arch) repair_arch(sp, x);
 }
 
 /* ---- unit cube ---- */

@@ -1,0 +1,167 @@
+/* LCRankNet: a model that ranks partial learning curves (Wistuba and Pedapati, "Learning
+ * to Rank Learning Curves", ICML 2020), trained on a learning-curve meta-dataset
+ * (lamarck/meta.h) with lamarck's own NN engine (lm_custom_net), and the "rank"
+ * early-stopping rule built on it.
+ *
+ *     lm_meta m;
+ *     lm_meta_read("meta.h5", &m);
+ *     lm_rank_options o;
+ *     lm_rank_options_default(&o);
+ *     int train[] = {0, 1, 2};
+ *     lm_rank_model *r;
+ *     lm_rank_train(&m, train, 3, &o, &r);
+ *     double s, p;
+ *     lm_rank_score(r, 3, encoding, curve, t, &s);              // f(x)
+ *     lm_rank_prob_better(r, 3, enc, curve, best_enc, best_curve, t, &p);
+ *     lm_rank_save(r, "rank.bin");
+ *     lm_rank_destroy(&r);
+ *
+ * The score f(x) of a partial curve is one network over one input: C channels x 1 x E
+ * (E the meta-dataset's epochs), position e of the width axis being epoch e + 1:
+ *   channel 0       the observed validation accuracy of epoch e + 1 for e < t, else 0
+ *   channel 1       the observation mask: 1 for e < t, else 0
+ *   channel 2       the last observed value, at every position
+ *   channel 3       t / E, at every position
+ *   channels 4..    the architecture encoding (standardized with the training
+ *                   architectures' mean and deviation), at every position
+ *   last D channels the dataset's one-hot vector, at every position (all zeros for a
+ *                   dataset the model was not trained on)
+ * Layers: two 1 x 3 and 1 x 5 convolutions (filters each, ReLU) over the whole input,
+ * each averaged over the width (the paper's 1-D convolutions over the curve with
+ * pooling, which the mask channel lets ignore unobserved epochs), a dense branch
+ * (hidden units, ReLU) over the flattened input, their concatenation, a dense layer
+ * (hidden, ReLU) and the linear head to one output: f(x). A dense layer over a one-hot
+ * vector is a learned embedding, so the dataset embedding of the paper is the first
+ * layers' weights over the one-hot channels; broadcasting it (and the architecture
+ * encoding) over the width conditions the convolutions on it as well.
+ *
+ * Training (section 3 of the paper): each step draws one training dataset, one length
+ * t uniform in 1..E-1 and batch_pairs pairs (i, j) of architectures with complete
+ * curves on it; the loss is the cross-entropy of p_ij = sigmoid(f(x_i) - f(x_j))
+ * against y_ij = [final_i > final_j] (1/2 on a tie), final the validation accuracy of
+ * the last epoch. With probability dataset_dropout a step hides the dataset (zero
+ * one-hot), so the model also learns to rank on datasets it has not seen.
+ * Models are deterministic given the options' seed and the data. */
+#ifndef LAMARCK_RANK_H
+#define LAMARCK_RANK_H
+
+#include "lamarck/meta.h"
+#include "lamarck/search.h"
+
+#include <stdint.h>
+
+typedef struct lm_rank_options {
+    uint64_t seed;          /* weights and the pairs drawn */
+    int steps;              /* SGD steps, 1..10^7 */
+    int batch_pairs;        /* pairs per step, 1..4096 */
+    double lr;              /* base learning rate (cosine decay to 0 over steps), > 0 */
+    double momentum;        /* [0, 1) */
+    double weight_decay;    /* decoupled, >= 0 */
+    int filters;            /* channels of each convolution, 1..256 */
+    int hidden;             /* units of each dense layer, 1..1024 */
+    double dataset_dropout; /* probability that a step hides the dataset, [0, 1] */
+} lm_rank_options;
+
+/* Seed 1, 2000 steps of 64 pairs, lr 0.02, momentum 0.9, weight decay 1e-4, 16
+ * filters, 64 hidden units, dataset dropout 0.2. */
+void lm_rank_options_default(lm_rank_options *o);
+/* LM_ERANGE naming the first field out of its range. */
+int lm_rank_options_check(const lm_rank_options *o);
+
+typedef struct lm_rank_model lm_rank_model;
+
+/* Trains a model on the datasets train_datasets[0..n) of m (indices, distinct, n >= 1)
+ * as the header says. Architectures whose validation curve on a dataset has a missing
+ * (NaN) epoch are left out of that dataset's pairs. LM_EINVAL for a bad dataset list,
+ * LM_EDATA when no training dataset has two complete curves (the message says so). */
+int lm_rank_train(const lm_meta *m, const int *train_datasets, int n, const lm_rank_options *o,
+                  lm_rank_model **out);
+void lm_rank_destroy(lm_rank_model **r);
+
+/* The model's shape: epochs E, architecture encoding length L, datasets D (of the
+ * meta-dataset it was trained on). dataset_known: whether it trained on dataset d. */
+int lm_rank_epochs(const lm_rank_model *r);
+int lm_rank_encoding_len(const lm_rank_model *r);
+int lm_rank_n_datasets(const lm_rank_model *r);
+int lm_rank_dataset_known(const lm_rank_model *r, int d);
+
+/* The score f(x) of the partial curve curve[0..t) (validation accuracies of epochs
+ * 1..t, 1 <= t <= E; a NaN counts as 0) of the architecture encoded by encoding (L
+ * floats) on dataset (0..D-1; -1 or a dataset the model did not train on: the zero
+ * one-hot). Higher scores rank higher. Evaluation mode; not thread-safe (the model
+ * keeps scratch buffers). */
+int lm_rank_score(lm_rank_model *r, int dataset, const float *encoding, const float *curve, int t,
+                  double *score);
+
+/* Scores of n curves at once: encodings n x L, curves n rows of stride floats (stride
+ * >= t), into scores[0..n). */
+int lm_rank_score_many(lm_rank_model *r, int dataset, int n, const float *encodings,
+                       const float *curves, int stride, int t, double *scores);
+
+/* p(m > m_max) as the paper's early termination uses it: sigmoid(f(x) - f(x_best)),
+ * x the running curve and x_best the curve of the best model so far (its own encoding),
+ * both cut to the same t epochs, the length the model compares pairs at. */
+int lm_rank_prob_better(lm_rank_model *r, int dataset, const float *encoding, const float *curve,
+                        const float *best_encoding, const float *best_curve, int t, double *p);
+
+/* Saves r to a binary file at path (magic "LMRANK01", version, shape, options,
+ * standardization, weights, then an FNV-1a 64 checksum of everything before it),
+ * written to "<path>.tmp" and renamed. Loads one back: LM_ENOENT for a missing
+ * file, LM_EDATA naming the file and what is wrong for a foreign, truncated,
+ * corrupted or out-of-bounds one. */
+int lm_rank_save(const lm_rank_model *r, const char *path);
+int lm_rank_load(const char *path, lm_rank_model **out);
+
+/* ---- evaluation ---- */
+
+#define LM_RANK_EVAL_POINTS 3 /* 10%, 20% and 50% of the epochs */
+extern const double lm_rank_eval_fracs[LM_RANK_EVAL_POINTS];
+
+/* Spearman correlations on one dataset between the final validation accuracy and,
+ * after t[i] = max(1, round(frac_i E)) epochs, the model's score (rho_model) and the
+ * last observed value (rho_last), over the n_archs architectures with complete
+ * curves. NaN where undefined (fewer than 2 architectures or a constant ranking). */
+typedef struct lm_rank_eval {
+    int dataset;
+    int n_archs;
+    int t[LM_RANK_EVAL_POINTS];
+    double rho_model[LM_RANK_EVAL_POINTS];
+    double rho_last[LM_RANK_EVAL_POINTS];
+} lm_rank_eval;
+
+/* Spearman's rank correlation of x and y (n values each; average ranks for ties):
+ * NaN when n < 2 or either is constant. */
+double lm_rank_spearman(const double *x, const double *y, int n);
+
+/* Evaluates r on dataset d of m (the model's E, L and D must be m's, else LM_EINVAL). */
+int lm_rank_eval_dataset(lm_rank_model *r, const lm_meta *m, int d, lm_rank_eval *out);
+
+/* Leave-one-dataset-out: for each dataset d of m, a model trained with o on every
+ * other dataset, evaluated on d; rows[d] (capacity m->n_datasets). A dataset with no
+ * complete curve gets n_archs 0 and NaN figures. Needs at least 2 datasets. */
+int lm_rank_eval_loo(const lm_meta *m, const lm_rank_options *o, lm_rank_eval *rows);
+
+/* ---- the "rank" stopping rule ----
+ * Stops a trial when p(m > m_max) <= delta: m its running curve, m_max the trial with
+ * the best final validation accuracy among those that completed the judged trial's
+ * epochs (epochs_target), compared at the judged trial's epochs done t (1 <= t < E;
+ * trials of more epochs than the model's E are not judged). Options: delta (default
+ * 0.05), grace_epochs (1), min_trials (3: completed trials needed before any stop).
+ *
+ * The model, the dataset and the architectures come from the context this function
+ * installs: it keeps a copy of ctx (whose pointers stay borrowed and must outlive every
+ * rank stopper) and registers the rule under "rank" with lm_stopper_register, so a
+ * configuration may then name it. Call it once at start-up, before creating
+ * stoppers; a second call replaces the context (the registration stays). */
+typedef struct lm_rank_stopper_ctx {
+    lm_rank_model *model;   /* borrowed */
+    int dataset;            /* the search's dataset in the model (-1: unknown) */
+    const float *encodings; /* n_archs x L architecture encodings (borrowed) */
+    int n_archs;
+    int arch_hp;            /* index of the trial's hyperparameter holding its architecture
+                             * index (the replay transport's arch_index) */
+} lm_rank_stopper_ctx;
+
+int lm_rank_stopper_register(const lm_rank_stopper_ctx *ctx);
+
+#endif

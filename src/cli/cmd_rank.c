@@ -1,0 +1,179 @@
+/* lamarck rank train | eval: the learning-curve ranking model (LCRankNet) of a
+ * meta-dataset, trained and saved, or evaluated dataset by dataset. */
+#include "cli/cli.h"
+#include "lamarck/error.h"
+#include "lamarck/log.h"
+#include "lamarck/meta.h"
+#include "lamarck/rank.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: lamarck rank train META.h5 -o MODEL [--exclude DATASET] [options]\n"
+    "       lamarck rank eval META.h5 [--model MODEL] [options]\n"
+    "\n"
+    "train fits the ranking model on every dataset of the meta-dataset but the excluded\n"
+    "one and writes it to MODEL. eval prints, per dataset, Spearman's correlation between\n"
+    "the final validation accuracy and the ranking after 10%, 20% and 50% of the epochs,\n"
+    "by the model and by the last observed value: with --model, of that model on every\n"
+    "dataset; without, leave-one-dataset-out (a model trained on the others for each).\n"
+    "\n"
+    "options: --steps N (2000)  --pairs N (64)  --lr X (0.02)  --seed N (1)\n"
+    "         --filters N (16)  --hidden N (64)\n";
+
+typedef struct args {
+    const char *meta, *out, *model, *exclude;
+    lm_rank_options o;
+} args;
+
+static int parse_int(const char *s, long lo, long hi, long *v) {
+    char *end;
+    errno = 0;
+    long x = strtol(s, &end, 10);
+    if (errno || end == s || *end || x < lo || x > hi) return -1;
+    *v = x;
+    return 0;
+}
+
+/* Returns 0 or the exit status of a usage error. */
+static int parse(int argc, char **argv, args *a) {
+    memset(a, 0, sizeof *a);
+    lm_rank_options_default(&a->o);
+    const char *cmd = argv[1];
+    for (int i = 2; i < argc; i++) {
+        const char *k = argv[i];
+        int has = i + 1 < argc;
+        long v;
+        if (!strcmp(k, "-o") && has && !strcmp(cmd, "train")) a->out = argv[++i];
+        else if (!strcmp(k, "--exclude") && has && !strcmp(cmd, "train")) a->exclude = argv[++i];
+        else if (!strcmp(k, "--model") && has && !strcmp(cmd, "eval")) a->model = argv[++i];
+        else if (!strcmp(k, "--lr") && has) {
+            char *end;
+            double x = strtod(argv[++i], &end);
+            if (*end || !(x > 0) || !isfinite(x))
+                return lm_cli_usage_error("rank", "--lr needs a positive number, got '%s'", argv[i]);
+            a->o.lr = x;
+        } else if ((!strcmp(k, "--steps") || !strcmp(k, "--pairs") || !strcmp(k, "--seed") ||
+                    !strcmp(k, "--filters") || !strcmp(k, "--hidden")) &&
+                   has) {
+            if (parse_int(argv[++i], 0, LONG_MAX, &v) < 0)
+                return lm_cli_usage_error("rank", "%s needs a non-negative integer, got '%s'", k,
+                                          argv[i]);
+            if (!strcmp(k, "--seed")) a->o.seed = (uint64_t)v;
+            else if (v > INT_MAX)
+                return lm_cli_usage_error("rank", "%s %ld is too large", k, v);
+            else if (!strcmp(k, "--steps")) a->o.steps = (int)v;
+            else if (!strcmp(k, "--pairs")) a->o.batch_pairs = (int)v;
+            else if (!strcmp(k, "--filters")) a->o.filters = (int)v;
+            else a->o.hidden = (int)v;
+        } else if (k[0] == '-') {
+            return lm_cli_usage_error("rank", "unknown option '%s' for 'rank %s'%s", k, cmd,
+                                      has ? "" : " (or its value is missing)");
+        } else if (!a->meta) {
+            a->meta = k;
+        } else {
+            return lm_cli_usage_error("rank", "unexpected argument '%s'", k);
+        }
+    }
+    if (!a->meta) return lm_cli_usage_error("rank", "missing META.h5 (the meta-dataset file)");
+    if (!strcmp(cmd, "train") && !a->out)
+        return lm_cli_usage_error("rank", "missing -o MODEL (where to write the model)");
+    if (lm_rank_options_check(&a->o) < 0) {
+        int status = lm_cli_usage_error("rank", "%s", lm_error_message());
+        lm_error_clear();
+        return status;
+    }
+    return 0;
+}
+
+static int train(const args *a, const lm_meta *m) {
+    int *ds = malloc((size_t)m->n_datasets * sizeof *ds), n = 0, skip = -1;
+    LM_CHECK_ALLOC(ds);
+    if (a->exclude) {
+        skip = lm_meta_find_dataset(m, a->exclude);
+        if (skip < 0) {
+            free(ds);
+            LM_FAIL(LM_EUSAGE, "--exclude: no dataset '%s' in '%s'", a->exclude, a->meta);
+        }
+    }
+    for (int d = 0; d < m->n_datasets; d++)
+        if (d != skip) ds[n++] = d;
+    lm_rank_model *r = NULL;
+    int rc = n ? lm_rank_train(m, ds, n, &a->o, &r)
+               : lm_error_set(__FILE__, __LINE__, __func__, LM_EUSAGE,
+                              "no dataset left to train on in '%s'", a->meta);
+    free(ds);
+    if (rc == LM_OK) rc = lm_rank_save(r, a->out);
+    if (rc == LM_OK)
+        printf("ranking model trained on %d dataset(s) of '%s' (%d steps), written to %s\n", n,
+               a->meta, a->o.steps, a->out);
+    lm_rank_destroy(&r);
+    return rc;
+}
+
+static void print_table(const lm_meta *m, const lm_rank_eval *rows, int n) {
+    printf("%-24s %6s  %-23s  %-23s\n", "dataset", "archs", "model rho (10/20/50%)",
+           "last-value rho");
+    int wins = 0, counted = 0;
+    for (int i = 0; i < n; i++) {
+        const lm_rank_eval *e = &rows[i];
+        printf("%-24.24s %6d ", m->dataset_names[e->dataset], e->n_archs);
+        for (int k = 0; k < LM_RANK_EVAL_POINTS; k++) printf(" %7.3f", e->rho_model[k]);
+        printf(" ");
+        for (int k = 0; k < LM_RANK_EVAL_POINTS; k++) printf(" %7.3f", e->rho_last[k]);
+        printf("\n");
+        if (!isnan(e->rho_model[0]) && !isnan(e->rho_last[0])) {
+            counted++;
+            wins += e->rho_model[0] > e->rho_last[0];
+        }
+    }
+    printf("epochs observed: %d/%d/%d of %d; the model beats last value at 10%% on %d of %d "
+           "datasets\n",
+           rows[0].t[0], rows[0].t[1], rows[0].t[2], m->epochs, wins, counted);
+}
+
+static int eval(const args *a, const lm_meta *m) {
+    lm_rank_eval *rows = calloc((size_t)m->n_datasets, sizeof *rows);
+    LM_CHECK_ALLOC(rows);
+    int rc = LM_OK;
+    if (a->model) {
+        lm_rank_model *r = NULL;
+        rc = lm_rank_load(a->model, &r);
+        for (int d = 0; d < m->n_datasets && rc == LM_OK; d++)
+            rc = lm_rank_eval_dataset(r, m, d, &rows[d]);
+        lm_rank_destroy(&r);
+    } else {
+        rc = lm_rank_eval_loo(m, &a->o, rows);
+    }
+    if (rc == LM_OK) {
+        printf("%s evaluation of %s\n", a->model ? "model" : "leave-one-dataset-out", a->meta);
+        print_table(m, rows, m->n_datasets);
+    }
+    free(rows);
+    return rc;
+}
+
+int lm_cli_rank(int argc, char **argv) {
+    if (argc < 2) return lm_cli_usage_error("rank", "missing subcommand (train, eval)");
+    for (int i = 1; i < argc; i++)
+        if (lm_cli_is_help(argv[i])) {
+            fputs(usage, stdout);
+            return 0;
+        }
+    if (strcmp(argv[1], "train") != 0 && strcmp(argv[1], "eval") != 0)
+        return lm_cli_usage_error("rank", "unknown subcommand '%s' (known: train, eval)", argv[1]);
+    args a;
+    int status = parse(argc, argv, &a);
+    if (status) return status;
+    lm_meta m;
+    memset(&m, 0, sizeof m);
+    int rc = lm_meta_read(a.meta, &m);
+    if (rc == LM_OK) rc = !strcmp(argv[1], "train") ? train(&a, &m) : eval(&a, &m);
+    lm_meta_free(&m);
+    return rc < 0 ? lm_cli_fail(rc) : 0;
+}

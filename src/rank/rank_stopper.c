@@ -1,0 +1,186 @@
+/* The "rank" stopping rule: early termination by LCRankNet (Wistuba and Pedapati 2020,
+ * section 3.3): a running trial is stopped when p(m > m_max) <= delta, the model's
+ * probability that it ends better than the best trial so far.
+ *
+ * The search module knows nothing of ranking models (rank depends on search, not the
+ * reverse), so the rule reaches the registry through lm_stopper_register, and its
+ * model and architecture encodings through the process-wide context that
+ * lm_rank_stopper_register installs: stopper options are numbers only, and a model is
+ * a file. Curves are taken in from the trial table incrementally, each row once, as
+ * the other rules do. */
+#include "lamarck/error.h"
+#include "lamarck/rank.h"
+#include "lamarck/search.h"
+#include "rank/rank_impl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STEPS_MAX (1 << 20)
+#define TRIALS_MAX (1 << 24)
+
+static lm_rank_stopper_ctx ctx; /* lm_rank_stopper_register's copy */
+
+static const lm_option_spec rank_options[] = {
+    {"delta", LM_OPT_REAL, 0.05, 0, 1, NULL,
+     "stop a trial when the ranking model's probability that it beats the best so far is at "
+     "most this"},
+    {"grace_epochs", LM_OPT_INT, 1, 1, STEPS_MAX, NULL,
+     "no trial is stopped before it has trained this many epochs"},
+    {"min_trials", LM_OPT_INT, 3, 1, TRIALS_MAX, NULL,
+     "no trial is stopped until this many other trials have reached its final epoch"},
+    {0},
+};
+
+typedef struct series {
+    float *v;
+    int n, cap;
+} series;
+
+typedef struct rank_rule {
+    lm_stopper base; /* first, so an lm_stopper * is a rank_rule * */
+    double delta;
+    int grace, min_trials;
+    series *c;       /* by trial id */
+    int n_c;
+    size_t consumed;
+} rank_rule;
+
+static const lm_stopper_ops rank_ops;
+
+static int rank_create(const lm_options *o, lm_stopper **out) {
+    *out = NULL;
+    LM_CHECK(ctx.model, LM_ECONFIG,
+             "stopping rule 'rank' has no ranking model (lm_rank_stopper_register installs it)");
+    rank_rule *s = calloc(1, sizeof *s);
+    LM_CHECK_ALLOC(s);
+    s->base.ops = &rank_ops;
+    s->delta = lm_options_get(o, rank_options, "delta");
+    s->grace = (int)lm_options_get(o, rank_options, "grace_epochs");
+    s->min_trials = (int)lm_options_get(o, rank_options, "min_trials");
+    *out = &s->base;
+    return LM_OK;
+}
+
+static void forget(rank_rule *s) {
+    for (int i = 0; i < s->n_c; i++) free(s->c[i].v);
+    free(s->c);
+    s->c = NULL;
+    s->n_c = 0;
+    s->consumed = 0;
+}
+
+static int append(series *c, double v) {
+    if (c->n == c->cap) {
+        LM_CHECK(c->cap < STEPS_MAX, LM_ERANGE, "rank rule: more than %d epochs in a curve",
+                 STEPS_MAX);
+        int cap = c->cap ? 2 * c->cap : 16;
+        float *q = realloc(c->v, (size_t)cap * sizeof *q);
+        LM_CHECK_ALLOC(q);
+        c->v = q;
+        c->cap = cap;
+    }
+    c->v[c->n++] = isnan(v) ? 0.0f : (float)v;
+    return LM_OK;
+}
+
+static int ingest(rank_rule *s, const lm_trials *t) {
+    if (t->n_curves < s->consumed) forget(s);
+    if (t->n > s->n_c) {
+        LM_CHECK(t->n <= TRIALS_MAX, LM_ERANGE, "rank rule: %d trials", t->n);
+        series *c = realloc(s->c, (size_t)t->n * sizeof *c);
+        LM_CHECK_ALLOC(c);
+        memset(c + s->n_c, 0, (size_t)(t->n - s->n_c) * sizeof *c);
+        s->c = c;
+        s->n_c = t->n;
+    }
+    for (; s->consumed < t->n_curves; s->consumed++) {
+        const lm_curve_row *row = &t->curves[s->consumed];
+        if (row->trial_id < 0 || row->trial_id >= s->n_c) continue;
+        series *c = &s->c[row->trial_id];
+        if (row->epoch == c->n + 1) LM_CALL(append(c, row->val_accuracy));
+    }
+    return LM_OK;
+}
+
+/* The encoding of trial id's architecture, or NULL (zeros) when its point names none. */
+static const float *encoding_of(const lm_trials *t, int id) {
+    if (!ctx.encodings || ctx.arch_hp < 0 || ctx.arch_hp >= t->n_hp || !t->v[id].hp) return NULL;
+    double a = t->v[id].hp[ctx.arch_hp];
+    if (!(a >= 0 && a < ctx.n_archs) || a != floor(a)) return NULL;
+    return ctx.encodings + (size_t)a * (size_t)lm_rank_encoding_len(ctx.model);
+}
+
+static lm_decision rank_on_report(lm_stopper *base, const lm_trials *t, const lm_report *r) {
+    rank_rule *s = (rank_rule *)base;
+    lm_decision d = {LM_DECIDE_CONTINUE};
+    if (!t || !ctx.model || ingest(s, t) < 0) return d;
+    int step = r->epoch, id = r->trial_id;
+    if (step < s->grace || id < 0 || id >= s->n_c || s->c[id].n < step) return d;
+    int T = t->v[id].epochs_target;
+    if (T <= step || step > lm_rank_epochs(ctx.model)) return d;
+    int m = 0, best = -1;
+    for (int j = 0; j < s->n_c; j++) {
+        if (j == id || s->c[j].n < T) continue;
+        m++;
+        if (best < 0 || s->c[j].v[T - 1] > s->c[best].v[T - 1]) best = j;
+    }
+    if (m < s->min_trials) return d;
+    double p;
+    /* Failing to score (out of memory) judges nothing. */
+    if (lm_rank_prob_better(ctx.model, ctx.dataset, encoding_of(t, id), s->c[id].v,
+                            encoding_of(t, best), s->c[best].v, step, &p) < 0) {
+        lm_error_clear();
+        return d;
+    }
+    if (p <= s->delta) d.kind = LM_DECIDE_STOP;
+    return d;
+}
+
+static int rank_save(const lm_stopper *base, lm_state_writer *w) {
+    const rank_rule *s = (const rank_rule *)base;
+    LM_CALL(lm_state_put_str(w, "stopper/kind", "rank"));
+    LM_CALL(lm_state_put_f64(w, "stopper/delta", s->delta));
+    LM_CALL(lm_state_put_i64(w, "stopper/grace_epochs", s->grace));
+    LM_CALL(lm_state_put_i64(w, "stopper/min_trials", s->min_trials));
+    return LM_OK;
+}
+
+static int rank_load(lm_stopper *base, lm_state_reader *r) {
+    rank_rule *s = (rank_rule *)base;
+    char kind[64];
+    LM_CALL(lm_state_get_str(r, "stopper/kind", kind, sizeof kind));
+    LM_CHECK(!strcmp(kind, "rank"), LM_ECKPT,
+             "checkpoint entry 'stopper/kind' is '%s', but this run's stopping rule is 'rank'",
+             kind);
+    forget(s);
+    return LM_OK;
+}
+
+static void rank_destroy(lm_stopper *base) {
+    rank_rule *s = (rank_rule *)base;
+    forget(s);
+    free(s);
+}
+
+static const lm_stopper_ops rank_ops = {
+    .name = "rank",
+    .options = rank_options,
+    .create = rank_create,
+    .on_report = rank_on_report,
+    .save = rank_save,
+    .load = rank_load,
+    .destroy = rank_destroy,
+};
+
+int lm_rank_stopper_register(const lm_rank_stopper_ctx *c) {
+    LM_CHECK(c && c->model, LM_EINVAL, "lm_rank_stopper_register: no ranking model");
+    LM_CHECK(c->dataset >= -1 && c->dataset < lm_rank_n_datasets(c->model), LM_EINVAL,
+             "rank rule: dataset %d is not one of the model's (-1 to %d)", c->dataset,
+             lm_rank_n_datasets(c->model) - 1);
+    LM_CHECK(!c->encodings || c->n_archs >= 1, LM_EINVAL,
+             "rank rule: encodings given for %d architectures", c->n_archs);
+    ctx = *c;
+    return lm_stopper_register(&rank_ops);
+}
