@@ -23,11 +23,11 @@ int lm__io_write_genomes(lm__h5 *f, const lm_space *sp, const lm_trials *t) {
     size_t n = (size_t)t->n;
     int32_t *genome = calloc(n * (size_t)G + 1, sizeof *genome);
     uint64_t *hash = calloc(n + 1, sizeof *hash);
-    char **text = calloc(n + 1, sizeof *text);
+    char **text = calloc(n + 1, sizeof *text), **changes = calloc(n + 1, sizeof *changes);
     char *buf = malloc(ARCH_TEXT_MAX);
     hid_t g = H5I_INVALID_HID, d = H5I_INVALID_HID;
     int rc = LM_OK;
-    if (!genome || !hash || !text || !buf) {
+    if (!genome || !hash || !text || !changes || !buf) {
         rc = lm_error_set(__FILE__, __LINE__, __func__, LM_ENOMEM, "out of memory");
         goto done;
     }
@@ -44,7 +44,16 @@ int lm__io_write_genomes(lm__h5 *f, const lm_space *sp, const lm_trials *t) {
             hash[i] = 0;
         }
         text[i] = lm_strdup(buf);
-        if (!text[i]) {
+        /* What the mutation changed, by gene name (lm_trial.mutated, bit j = gene j). */
+        size_t used = 0;
+        changes[i] = NULL;
+        buf[0] = 0;
+        for (int j = 0; j < lm_space_size(sp) && j < 64; j++)
+            if ((t->v[i].mutated >> j) & 1)
+                used += (size_t)snprintf(buf + used, used < ARCH_TEXT_MAX ? ARCH_TEXT_MAX - used : 0,
+                                         "%s%s", used ? " " : "", lm_space_hp(sp, j)->name);
+        changes[i] = lm_strdup(buf);
+        if (!text[i] || !changes[i]) {
             rc = lm_error_set(__FILE__, __LINE__, __func__, LM_ENOMEM, "out of memory");
             goto done;
         }
@@ -75,11 +84,20 @@ int lm__io_write_genomes(lm__h5 *f, const lm_space *sp, const lm_trials *t) {
                                       "readable architecture: one line per layer or block, "
                                       "parameters and FLOPs"),
                  done);
+    lm__h5_close_id(&d);
+    LM_CALL_GOTO(rc, lm__h5_write_strs(f, g, "mutated", n, (const char *const *)changes, &d), done);
+    LM_CALL_GOTO(rc, lm__h5_attr_meta(f, d, "text",
+                                      "the genes (and hyperparameters) a mutation changed from "
+                                      "the trial's first parent (/trials/parent0), by name; "
+                                      "empty for sampled trials"),
+                 done);
 done:
     lm__h5_close_id(&d);
     lm__h5_close_id(&g);
     for (size_t i = 0; text && i < n; i++) free(text[i]);
+    for (size_t i = 0; changes && i < n; i++) free(changes[i]);
     free(text);
+    free(changes);
     free(hash);
     free(genome);
     free(buf);

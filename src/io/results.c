@@ -19,7 +19,8 @@
  *                     the order recorded, with hp_before/<name> (the donor's point) and
  *                     hp_after/<name> (the new trial's); empty for other searchers
  *   /genomes/<column> runs over an architecture space (model.space): each trial's
- *                     genome (trials x genes), canonical hash and readable text, with
+ *                     genome (trials x genes), canonical hash, readable text and the
+ *                     genes its mutation changed (mutated), with
  *                     the space's description (attribute space) and gene_names
  *   /pareto/trial     the final first front (attribute source says which): front 0 of
  *                     the last snapshot with fronts (nsga2), else the non-dominated
