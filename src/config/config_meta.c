@@ -239,8 +239,8 @@ static int parse_metadata(const char *path, const lm__ynode *root_key, const lm_
             break;
         }
     }
-    /* The required keys, reported at the section (or its key when it is empty). */
-    const lm__ynode *at = m ? m : root_key;
+    /* The required keys, reported at the section's key. */
+    const lm__ynode *at = root_key;
     static const int required[] = {M_OUTPUT, M_ARCHS, M_EPOCHS, M_DATASETS};
     static const char *const example[] = {"output: meta/mlp.h5", "architectures: 100",
                                           "epochs: 20", "datasets: [{dataset: digits}]"};

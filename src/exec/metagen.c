@@ -569,11 +569,12 @@ out:
     return rc;
 }
 
-/* A signal stops the generation: what is on disk stays, pairs in flight are lost. */
+/* A signal (SIGTERM, SIGUSR1) stops the generation between pairs: no new pair is handed
+ * out; with workers, those in flight are still recorded when they come back. */
 static int stopped(ctl *c) {
     if (!lm__signal_pending()) return 0;
-    lm_log_warn("stopped by a signal with %d/%d pairs done; run the same command to continue",
-                c->done, c->total);
+    lm_log_warn("stopping on a signal with %d/%d pairs done: no new pairs; run the same "
+                "command again to continue", c->done, c->total);
     return 1;
 }
 
@@ -735,13 +736,13 @@ int lm_exec_metadata_generate(const lm_metagen_options *o) {
         if (c.j.f) fclose(c.j.f);
         /* A finished part needs no journal; an unfinished one keeps it for the restart. */
         if (rc == LM_OK && c.done == c.total) remove(c.j.path);
-        if (rc < 0 && size > 1) {
-            /* Workers may be training or waiting: end them all with this status. */
-            if (rc != LM_EINTR) lm_error_print(stderr);
+        if (rc < 0 && rc != LM_EINTR) {
+            lm_error_print(stderr);
             fflush(stderr);
-            lm_exec_abort(lm_exit_code(rc));
+            /* Workers may be training or waiting: end them all with this status. (After
+             * a signal every worker has been released and ends by itself.) */
+            if (size > 1) lm_exec_abort(lm_exit_code(rc));
         }
-        if (rc < 0 && rc != LM_EINTR) lm_error_print(stderr);
     } else {
         rc = worker_loop(&g);
         if (rc < 0) {
