@@ -32,7 +32,7 @@ for algo in random hyperband asha; do
   cat > "$dir/$algo.yaml" <<YAML
 experiment: {name: $algo, seed: $seed, output: $dir/$algo, progress_interval: 60, checkpoint_interval: 0}
 data: {dataset: fashion-mnist, validation_fraction: 0.1, train_subset: 20000}
-training: {epochs: $R, batch_size: 128, schedule: constant}
+training: {epochs: $R, batch_size: 128, schedule: cosine}
 model: {type: mlp, depth: 2}
 search: $search
 space:

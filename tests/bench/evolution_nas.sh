@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Architecture search on Fashion-MNIST (reduced: 10,000 training samples, 3 epochs per
+# model) over the MLP family (1-4 dense layers of 8-512 units, identity layers), 3 ranks:
+#  1. aging evolution (Real et al. 2019; population 10, tournament 3, oldest leaves)
+#     against random search with the same number of trained models (T = 40), per seed;
+#  2. NSGA-II (accuracy max, parameters min; population 10) against random search: the
+#     hypervolume of each run's front of (validation error, parameters / 10^6) with
+#     reference point (1, 1.1 x the largest parameter count either run trained).
+# Run from the source tree after setup: bash tests/bench/evolution_nas.sh [SEEDS] [T]
+set -euo pipefail
+seeds=${1:-"1 2 3"}
+T=${2:-40}
+build=${LAMARCK_BUILD:-build}
+dir=$(mktemp -d "${TMPDIR:-/tmp}/lamarck-evo.XXXXXX")
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_mpi_yield_when_idle=1
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), seeds $seeds, $T models per run"
+for seed in $seeds; do
+  for algo in random evolution nsga2; do
+    case $algo in
+      random) search="{algorithm: random, trials: $T}" ;;
+      evolution) search="{algorithm: evolution, trials: $T, population: 10, sample_size: 3, survivor: oldest}" ;;
+      nsga2) search="{algorithm: nsga2, trials: $T, population: 10, mode: steady, objective1: val_accuracy, direction1: max, objective2: params, direction2: min}" ;;
+    esac
+    cat > "$dir/$algo$seed.yaml" <<YAML
+experiment: {name: $algo, seed: $seed, output: $dir/$algo$seed, progress_interval: 60, checkpoint_interval: 0}
+data: {dataset: fashion-mnist, validation_fraction: 0.1, train_subset: 10000}
+training: {epochs: 3, batch_size: 128, lr: 0.05, momentum: 0.9, schedule: cosine}
+model:
+  space: mlp
+  architecture: {min_depth: 1, max_depth: 4, widths: [8, 16, 32, 64, 128, 256, 512]}
+search: $search
+YAML
+    t0=$(date +%s)
+    mpiexec -n 3 --oversubscribe "$build/lamarck" run "$dir/$algo$seed.yaml" 2> "$dir/$algo$seed.log"
+    echo "seed $seed $algo: $(( $(date +%s) - t0 )) s"
+  done
+done
+/usr/bin/python3 - "$dir" $seeds <<'PYEOF'
+import sys, h5py, numpy as np
+d, seeds = sys.argv[1], sys.argv[2:]
+def load(name):
+    f = h5py.File(f"{d}/{name}/results.h5", "r")
+    acc = np.nan_to_num(f["trials/best_val_accuracy"][()], nan=0.0)
+    return acc, f["trials/params"][()].astype(float), f["trials/test_accuracy"][()]
+def front(err, par):
+    pts = sorted(zip(par, err))
+    out, best = [], np.inf
+    for p, e in pts:
+        if e < best: out.append((p, e)); best = e
+    return out
+def hv(err, par, ref):
+    h, prev_e = 0.0, ref[1]
+    for p, e in front(err, par):       # params ascending, error descending
+        if p >= ref[0] or e >= ref[1]: continue
+        h += (ref[0] - p) * (prev_e - e); prev_e = e
+    return h
+wins, rows = 0, []
+for s in seeds:
+    ra, rp, rt = load(f"random{s}"); ea, ep, et = load(f"evolution{s}"); na, np_, nt = load(f"nsga2{s}")
+    rb, eb = ra.max(), ea.max()
+    wins += eb > rb
+    ref = (1.1 * max(rp.max(), np_.max()) / 1e6, 1.0)
+    hr, hn = hv(1 - ra, rp / 1e6, ref), hv(1 - na, np_ / 1e6, ref)
+    rows.append((s, rb, eb, rt[ra.argmax()], et[ea.argmax()], hr, hn, len(front(1 - ra, rp)), len(front(1 - na, np_))))
+    # does NSGA-II's front dominate random's? every random front point weakly dominated
+    fr, fn = front(1 - ra, rp), front(1 - na, np_)
+    dom = sum(any(p2 <= p and e2 <= e for p2, e2 in fn) for p, e in fr)
+    print(f"seed {s}: best val accuracy random {rb:.4f} (test {rt[ra.argmax()]:.4f}), evolution {eb:.4f} "
+          f"(test {et[ea.argmax()]:.4f}); hypervolume random {hr:.4f}, nsga2 {hn:.4f} "
+          f"(ref params {ref[0]:.3f}M); nsga2's front covers {dom}/{len(fr)} of random's front points")
+r = np.array([row[1] for row in rows]); e = np.array([row[2] for row in rows])
+print(f"median best val accuracy: random {np.median(r):.4f}, evolution {np.median(e):.4f}; evolution better in {wins}/{len(seeds)} seeds")
+print(f"median hypervolume: random {np.median([row[5] for row in rows]):.4f}, nsga2 {np.median([row[6] for row in rows]):.4f}")
+PYEOF
+rm -rf "$dir"
