@@ -132,7 +132,9 @@ int lm_exec_replay(const struct lm_config *cfg, const lm_replay_options *o,
  * The architecture encoding (/architectures/encoding, G + 2 floats for G genes): each
  * gene scaled to [0, 1] over its range (genes of chain/MLP slots beyond the depth set to
  * 0), then log10(1 + params) and log10(1 + FLOPs); params, FLOPs and the encoding are
- * those of the decode over the first dataset's raw sample shape. */
+ * those of the decode over the first dataset's raw sample shape. The dataset descriptors
+ * describe the splits as trained: after train_subset, and with the features the
+ * preprocessing makes (one-hot encoding widens categorical features). */
 
 typedef struct lm_metagen_options {
     const char *config_path;   /* a metadata config (lm_meta_config_load) */

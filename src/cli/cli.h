@@ -11,6 +11,7 @@ int lm_cli_data(int argc, char **argv);
 int lm_cli_report(int argc, char **argv);
 int lm_cli_space(int argc, char **argv);
 int lm_cli_rank(int argc, char **argv);
+int lm_cli_metadata(int argc, char **argv);
 
 /* Prints "lamarck: error: MSG" and a pointer to --help; returns 2. */
 int lm_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -19,6 +19,8 @@ static const char usage[] =
     "  space sample CONFIG    print architectures drawn from model.space (-n N)\n"
     "  space show RESULTS.h5  print the architectures a run trained (--trial ID)\n"
     "  rank train|eval META   learning-curve ranking model on a meta-dataset\n"
+    "  metadata generate CONFIG [--part I/N] | merge OUT PART...\n"
+    "                         learning-curve meta-datasets (under mpiexec)\n"
     "\n"
     "options: --help (also after each command), --version\n"
     "exit status: 0 ok, 1 internal error, 2 usage or config error, 3 data error,\n"
@@ -57,5 +59,6 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "report")) return lm_cli_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "space")) return lm_cli_space(argc - 1, argv + 1);
     if (!strcmp(cmd, "rank")) return lm_cli_rank(argc - 1, argv + 1);
+    if (!strcmp(cmd, "metadata")) return lm_cli_metadata(argc - 1, argv + 1);
     return lm_cli_usage_error(NULL, "unknown command '%s'", cmd);
 }

@@ -484,7 +484,9 @@ static void progress(ctl *c, int force) {
     double el = now - c->t0;
     int left = c->total - c->done;
     char eta[64] = "unknown";
-    if (c->done_here > 0) {
+    if (left == 0) {
+        snprintf(eta, sizeof eta, "none (complete)");
+    } else if (c->done_here > 0) {
         double s = el / c->done_here * left;
         snprintf(eta, sizeof eta, "%dh%02dm%02ds", (int)(s / 3600), (int)fmod(s / 60, 60),
                  (int)fmod(s, 60));
@@ -734,6 +736,7 @@ int lm_exec_metadata_generate(const lm_metagen_options *o) {
         int closed = lm_meta_close(&c.file);
         if (rc == LM_OK) rc = closed;
         if (c.j.f) fclose(c.j.f);
+        c.j.f = NULL;
         /* A finished part needs no journal; an unfinished one keeps it for the restart. */
         if (rc == LM_OK && c.done == c.total) remove(c.j.path);
         if (rc < 0 && rc != LM_EINTR) {
@@ -753,6 +756,7 @@ int lm_exec_metadata_generate(const lm_metagen_options *o) {
     }
 done:
     lm_meta_close(&c.file);
+    if (c.j.f) fclose(c.j.f);
     free(c.todo);
     gen_fini(&g);
     return rc;
