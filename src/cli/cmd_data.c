@@ -155,6 +155,16 @@ static int locate(const builtin *b, const char *file, const char *source, char *
                   size_t cap) {
     if (source) {
         if (!is_dir(source)) {
+            /* A file: the one asked for, or (a dataset of two files given by one of them)
+             * its sibling in the same directory. */
+            const char *slash = strrchr(source, '/');
+            const char *base = slash ? slash + 1 : source;
+            size_t n = strlen(file);
+            int same = !strncmp(base, file, n) && (!base[n] || !strcmp(base + n, ".gz"));
+            char dir[PATH_CAP];
+            snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - source) : 1,
+                     slash ? source : ".");
+            if (!same && find_in(dir, file, out, cap)) return LM_OK;
             snprintf(out, cap, "%s", source);
             return LM_OK;
         }
