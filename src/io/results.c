@@ -486,6 +486,17 @@ static int cmp_id(const void *a, const void *b) {
 }
 
 /* The final first front into ids (*n of them) and what it was taken from. */
+/* qsort has no context argument; the results writer runs on rank 0's one thread. */
+static const lm_trials *sort_trials;
+
+static int cmp_params_acc(const void *a, const void *b) {
+    const lm_trial *x = &sort_trials->v[*(const int32_t *)a], *y = &sort_trials->v[*(const int32_t *)b];
+    if (x->params != y->params) return x->params < y->params ? -1 : 1;
+    if (x->best_val_accuracy != y->best_val_accuracy)
+        return x->best_val_accuracy > y->best_val_accuracy ? -1 : 1;
+    return *(const int32_t *)a - *(const int32_t *)b;
+}
+
 static int pareto_ids(const lm_trials *t, int32_t *ids, int *n, const char **source) {
     *n = 0;
     size_t first;
@@ -507,26 +518,25 @@ static int pareto_ids(const lm_trials *t, int32_t *ids, int *n, const char **sou
             !isnan(tr->best_val_accuracy) && tr->params > 0)
             ids[k++] = i;
     }
-    if (k == 0) return LM_OK;
-    double *obj = malloc((size_t)k * 2 * sizeof *obj);
-    int *front = malloc((size_t)k * sizeof *front);
-    int rc = LM_OK;
-    if (!obj || !front) {
-        rc = lm_error_set(__FILE__, __LINE__, __func__, LM_ENOMEM, "out of memory");
-        goto done;
+    /* Two objectives: sorted by params ascending (then accuracy descending), a trial is
+     * non-dominated when its accuracy is the best of its parameter count and above every
+     * smaller network's: O(k log k), for runs (and replays) of many trials. */
+    sort_trials = t;
+    qsort(ids, (size_t)k, sizeof *ids, cmp_params_acc);
+    double best = -INFINITY;
+    for (int i = 0; i < k;) {
+        int j = i;
+        double top = t->v[ids[i]].best_val_accuracy;
+        while (j < k && t->v[ids[j]].params == t->v[ids[i]].params) j++;
+        if (top > best) {
+            for (int q = i; q < j && t->v[ids[q]].best_val_accuracy == top; q++)
+                ids[(*n)++] = ids[q];
+            best = top;
+        }
+        i = j;
     }
-    for (int i = 0; i < k; i++) {
-        obj[2 * i] = t->v[ids[i]].best_val_accuracy;
-        obj[2 * i + 1] = (double)t->v[ids[i]].params;
-    }
-    const lm_moo_sense sense[] = {LM_MOO_MAX, LM_MOO_MIN};
-    LM_CALL_GOTO(rc, lm_moo_sort(obj, k, 2, sense, front, NULL), done);
-    for (int i = 0; i < k; i++)
-        if (front[i] == 0) ids[(*n)++] = ids[i];
-done:
-    free(obj);
-    free(front);
-    return rc;
+    qsort(ids, (size_t)*n, sizeof *ids, cmp_id);
+    return LM_OK;
 }
 
 static int write_pareto(lm__h5 *f, const lm_trials *t) {

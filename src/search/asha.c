@@ -48,11 +48,15 @@ typedef struct entry {
     double value;
 } entry;
 
-/* A rung's results, kept in ranking order (lm__mf_cmp). */
+/* A rung's results, kept in ranking order (lm__mf_cmp). Every entry before open is
+ * promoted or dead, so the next promotion is found without a scan. */
 typedef struct rung {
     entry *v;
     int n, cap;
+    int open;
 } rung;
+
+static int closed(const entry *e) { return e->promoted || e->dead; }
 
 typedef struct asha {
     lm_searcher base;       /* first, so an lm_searcher * is an asha * */
@@ -132,6 +136,7 @@ static int insert(rung *g, entry e) {
     memmove(&g->v[lo + 1], &g->v[lo], (size_t)(g->n - lo) * sizeof *g->v);
     g->v[lo] = e;
     g->n++;
+    if (lo <= g->open) g->open = closed(&e) ? g->open + 1 : lo;
     return LM_OK;
 }
 
@@ -151,10 +156,7 @@ static int drain(asha *a) {
 /* Algorithm 2's promotion: the first (best) result of the top floor(n / eta) of a
  * rung that is neither promoted nor dead. */
 static int promotable(const asha *a, const rung *g) {
-    int q = g->n / a->eta;
-    for (int j = 0; j < q; j++)
-        if (!g->v[j].promoted && !g->v[j].dead) return j;
-    return -1;
+    return g->open < g->n / a->eta ? g->open : -1;
 }
 
 /* At the end: the paused configurations no promotion will reach become STOPPED. */
@@ -190,6 +192,7 @@ static int asha_next_job(lm_searcher *base, lm_trials *t, lm_job *out) {
                                         a->book.running + a->book.n_ended + 1));
             LM_CALL(lm_trials_add_promotion(t, id, k + 1));
             g->v[j].promoted = 1;
+            while (g->open < g->n && closed(&g->v[g->open])) g->open++;
             a->book.v[id].rung = k + 1;
             LM_CALL(lm__mf_resume(&a->book, t, id, a->r[b][k + 1]));
             out->kind = LM_JOB_RESUME;

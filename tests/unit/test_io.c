@@ -5,6 +5,8 @@
 #include "lamarck/io.h"
 #include "lamarck/rng.h"
 
+#include <hdf5.h>
+
 #include <dirent.h>
 #include <math.h>
 #include <setjmp.h>
@@ -378,6 +380,71 @@ static void test_results_roundtrip(void **state) {
     free_results(&fx);
 }
 
+/* /pareto/trial of a run without fronts: the non-dominated finished trials on
+ * (best_val_accuracy max, params min), ties included, against a brute-force check on
+ * random tables with many equal values. */
+static void test_results_pareto(void **state) {
+    (void)state;
+    lm_rng rng;
+    lm_rng_init(&rng, 5, 0, 0);
+    char path[300];
+    tmp_path(path, sizeof path, "pareto.h5");
+    for (int round = 0; round < 20; round++) {
+        results_fixture fx;
+        memset(&fx, 0, sizeof fx);
+        fx.config.path = "x.yaml";
+        fx.config.text = "";
+        assert_int_equal(lm_space_create(&fx.config.space), LM_OK);
+        assert_int_equal(lm_trials_init(&fx.trials, 0), LM_OK);
+        int n = round == 0 ? 9 : 10 + (int)lm_rng_below(&rng, 200);
+        static const int64_t hand_p[] = {100, 100, 200, 200, 50, 300, 300, 300, 400};
+        static const double hand_a[] = {0.5, 0.6, 0.6, 0.7, 0.4, 0.7, 0.8, 0.8, 0.75};
+        for (int i = 0; i < n; i++) {
+            int id;
+            assert_int_equal(lm_trials_add(&fx.trials, NULL, 1, &id), LM_OK);
+            lm_trial *t = &fx.trials.v[id];
+            int finished = round == 0 || lm_rng_below(&rng, 5) > 0;
+            t->status = finished ? LM_TRIAL_DONE : LM_TRIAL_FAILED;
+            t->params = round == 0 ? hand_p[i] : 1 + (int64_t)lm_rng_below(&rng, 8);
+            t->best_val_accuracy = round == 0 ? hand_a[i] : lm_rng_below(&rng, 6) / 5.0;
+        }
+        lm_run_info info = {.config = &fx.config, .command_line = "t", .version = "0", .n_ranks = 1};
+        assert_int_equal(lm_io_results_write(path, &info, &fx.trials), LM_OK);
+        hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        hid_t d = H5Dopen2(f, "pareto/trial", H5P_DEFAULT);
+        hid_t sp = H5Dget_space(d);
+        hsize_t m = 0;
+        H5Sget_simple_extent_dims(sp, &m, NULL);
+        int32_t got[256] = {0};
+        assert_true(m <= 256);
+        if (m) assert_true(H5Dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, got) >= 0);
+        H5Sclose(sp);
+        H5Dclose(d);
+        H5Fclose(f);
+        int want[256], k = 0;
+        for (int i = 0; i < n; i++) {
+            const lm_trial *a = &fx.trials.v[i];
+            if (a->status != LM_TRIAL_DONE) continue;
+            int dominated = 0;
+            for (int j = 0; j < n && !dominated; j++) {
+                const lm_trial *b = &fx.trials.v[j];
+                dominated = b->status == LM_TRIAL_DONE && b->params <= a->params &&
+                            b->best_val_accuracy >= a->best_val_accuracy &&
+                            (b->params < a->params || b->best_val_accuracy > a->best_val_accuracy);
+            }
+            if (!dominated) want[k++] = i;
+        }
+        if (round == 0) {
+            static const int hand_front[] = {1, 3, 4, 6, 7};
+            assert_int_equal(k, 5);
+            for (int i = 0; i < 5; i++) assert_int_equal(want[i], hand_front[i]);
+        }
+        assert_int_equal((int)m, k);
+        for (int i = 0; i < k; i++) assert_int_equal(got[i], want[i]);
+        free_results(&fx);
+    }
+}
+
 static void test_results_bad_files(void **state) {
     (void)state;
     results_fixture fx;
@@ -615,6 +682,7 @@ int main(void) {
         cmocka_unit_test(test_dataset_missing),
         cmocka_unit_test(test_dataset_corrupt),
         cmocka_unit_test(test_results_roundtrip),
+        cmocka_unit_test(test_results_pareto),
         cmocka_unit_test(test_results_bad_files),
         cmocka_unit_test(test_state_roundtrip),
         cmocka_unit_test(test_state_bad_names),
