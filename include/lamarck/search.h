@@ -59,6 +59,26 @@ typedef struct lm_final {
     double test_accuracy;    /* NAN when not measured; never used for selection */
 } lm_final;
 
+/* ---- Lamarckian inheritance (evolution; issue 7) ----
+ * A function-preserving change of a chain or MLP genome (Chen, Goodfellow and Shlens
+ * 2016) that an LM_JOB_CLONE of the trial applies to its donor's trained weights: the new trial's genome is
+ * the donor's with this change, and it starts from the donor's function. */
+typedef enum {
+    LM_MORPH_NONE,   /* a plain copy (PBT's exploit) */
+    LM_MORPH_WIDER,  /* chain layer `layer` goes from from_width to to_width units/filters
+                        (Net2WiderNet) */
+    LM_MORPH_DEEPER, /* a dense layer of layer `layer`'s width is inserted after it,
+                        initialized as the identity (Net2DeeperNet) */
+} lm_morph_kind;
+
+typedef struct lm_morph {
+    int kind;                 /* lm_morph_kind */
+    int layer;                /* the donor's chain layer, 0-based */
+    int from_width, to_width; /* WIDER: the layer's width before and after */
+    double noise;             /* WIDER: relative noise on the copied units (see lm_net2wider) */
+} lm_morph;
+/* ---- end Lamarckian inheritance ---- */
+
 typedef struct lm_trial {
     int id;
     lm_trial_status status;
@@ -88,6 +108,14 @@ typedef struct lm_trial {
     int member;              /* pbt: the population member whose chain it belongs to
                                 (0 .. population-1); -1 for other searchers */
     /* ---- end population-based training ---- */
+    /* ---- Lamarckian inheritance (evolution; issue 7) ---- */
+    lm_morph morph;          /* set by the searcher before it returns the trial's
+                                LM_JOB_CLONE: kind NONE copies the donor's state as it is;
+                                WIDER or DEEPER start the trial from the donor's weights
+                                transformed by the morph, as a new model (its epochs count
+                                from 0, optimizer state fresh). Not saved: it only matters
+                                when the trial first starts. */
+    /* ---- end Lamarckian inheritance ---- */
 } lm_trial;
 
 /* ---- lineage and population snapshots (evolution, nsga2; issue 7) ---- */
@@ -243,6 +271,7 @@ typedef enum {
                         train it to `epochs` in total; the donor keeps its state (PBT's
                         exploit) */
 } lm_job_kind;
+
 
 typedef struct lm_job {
     lm_job_kind kind;

@@ -3,6 +3,7 @@
  * rank sharing a node with workers costs them almost nothing. */
 #include "exec/controller_impl.h"
 #include "exec/mpi_wait.h"
+#include "exec/protocol.h"
 #include "exec/signals.h"
 #include "lamarck/error.h"
 #include "lamarck/log.h"
@@ -146,14 +147,19 @@ static int dispatch(controller *c) {
             if (c->running[holder] < 0) target = holder;
             if (target == holder) c->local_resumes++;
             else c->transfers++;
-            t->epochs = d->epochs;
+            /* A morphed clone is a new model that counts its own epochs from 0. */
+            if (t->morph.kind == LM_MORPH_NONE) t->epochs = d->epochs;
             c->kept_checksum[job.trial_id] = c->kept_checksum[job.donor];
         }
         t->status = LM_TRIAL_RUNNING;
         t->worker = lm__transport_rank(c->tr, target);
         t->epochs_target = job.epochs;
         if (job.kind != LM_JOB_RESUME) t->t_start = now(c);
-        LM_CALL(c->tr->ops->start(c->tr, target, &job, t->hp, holder));
+        /* A clone's morph travels after its point (protocol.h). */
+        double hp[LM_HP_MAX + LM__MORPH_VALUES];
+        memcpy(hp, t->hp, (size_t)c->trials.n_hp * sizeof *hp);
+        lm__morph_pack(&t->morph, hp + c->trials.n_hp);
+        LM_CALL(c->tr->ops->start(c->tr, target, &job, hp, holder));
         c->idle_seconds += now(c) - c->free_since[target];
         c->running[target] = job.trial_id;
         c->n_running++;
@@ -225,8 +231,13 @@ static int on_final(controller *c, const lm_msg *m) {
     c->free_since[m->worker] = now(c);
     c->n_running--;
     if (m->paused) {
-        /* The trial waits, its state kept by this worker, until the searcher resumes it. */
+        /* The trial waits, its state kept by this worker, until the searcher resumes it
+         * (or clones it). One kept at its last epoch was tested before it paused. */
         t->status = LM_TRIAL_PAUSED;
+        if (!isnan(f->test_accuracy)) {
+            t->test_accuracy = f->test_accuracy;
+            t->test_loss = f->test_loss;
+        }
         c->holder[f->trial_id] = m->worker;
         c->kept_checksum[f->trial_id] = m->checksum;
         if (!lm__ctl_is_interrupted(c, f->trial_id))

@@ -25,7 +25,8 @@ enum {
     LM_CTRL_TRAIN = 1,   /* train trial from scratch to epochs */
     LM_CTRL_EXIT = 2,
     LM_CTRL_RESUME = 3,  /* continue trial to epochs from the snapshot of trial `source` held
-                            by rank peer (a clone when source differs from trial_id) */
+                            by rank peer (a clone when source differs from trial_id; with a
+                            morph, a new model from the donor's transformed weights) */
     LM_CTRL_SEND = 4,    /* send the snapshot of trial `source` to rank peer, then forget it
                             unless `copy` */
     LM_CTRL_DROP = 5,    /* forget the snapshot of trial */
@@ -45,8 +46,29 @@ typedef struct lm_ctrl_msg {
                             or a donor's for a clone); SEND: the snapshot's trial */
     int32_t copy;        /* RESUME from this rank's own cache, or SEND: keep the original */
     int32_t pad;
+    lm_morph morph;      /* RESUME of a clone: the donor's weights go through it (kind NONE:
+                            taken as they are) */
     double hp[LM_CTRL_MAX_HP];
 } lm_ctrl_msg;
+
+/* The morph of a clone travels from the controller to the transport after the trial's
+ * point: start()'s hp holds n_hp values and, for LM_JOB_CLONE, LM__MORPH_VALUES more
+ * (the transport interface predates morphs; this keeps it unchanged for the transports
+ * that do not clone). */
+#define LM__MORPH_VALUES 5
+
+static inline void lm__morph_pack(const lm_morph *m, double *tail) {
+    tail[0] = m->kind;
+    tail[1] = m->layer;
+    tail[2] = m->from_width;
+    tail[3] = m->to_width;
+    tail[4] = m->noise;
+}
+
+static inline lm_morph lm__morph_unpack(const double *tail) {
+    lm_morph m = {(int)tail[0], (int)tail[1], (int)tail[2], (int)tail[3], tail[4]};
+    return m;
+}
 
 typedef struct lm_report_msg {
     lm_report report;

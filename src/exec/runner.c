@@ -106,12 +106,12 @@ int lm__run_data_prepare(lm_run_data *d, const lm_preprocess_params *p, const lm
     return LM_OK;
 }
 
-/* The trainer of a point of an architecture space: the genome (the arch genes of hp)
+/* The network of a point of an architecture space: the genome (the arch genes of hp)
  * decoded over this trial's sample shape, checked against the constraints, translated
- * into the engine's layers. A genome that breaks a constraint fails the trial with the
- * constraint named (the searchers sample within max_params and max_flops, but a
- * latency is only known once measured here). */
-static int build_arch(lm_runner *r, const lm_config *c, const double *hp) {
+ * into the engine's layers (*layers, malloc'd: the caller frees it; desc->layers points
+ * there). */
+static int arch_translate(const lm_runner *r, const lm_config *c, const double *hp,
+                          lm_layer_desc **layers, lm_net_desc *desc) {
     int first, n;
     const lm_arch_space *sp = lm_space_arch(c->space, &first, &n);
     LM_CHECK(sp, LM_EINTERNAL, "model.space is set but the space holds no architecture genes");
@@ -126,17 +126,32 @@ static int build_arch(lm_runner *r, const lm_config *c, const double *hp) {
         g[i] = (int32_t)hp[first + i];
     }
     lm_arch_net net = {0};
-    lm_layer_desc *layers = NULL;
+    *layers = NULL;
     int rc = lm_arch_check(&as, g, (size_t)n);
     if (rc == LM_OK) rc = lm_arch_decode(&as, g, (size_t)n, &net);
     if (rc == LM_OK) rc = lm_arch_check_constraints(&as, &net);
     int cap = 3 * net.n_nodes + 8, n_layers = 0;
-    lm_net_desc desc;
     if (rc == LM_OK) {
-        layers = calloc((size_t)cap, sizeof *layers);
-        rc = layers ? lm_net_from_arch(&net, layers, cap, &n_layers, &desc)
-                    : lm_error_set(__FILE__, __LINE__, __func__, LM_ENOMEM, "out of memory");
+        *layers = calloc((size_t)cap, sizeof **layers);
+        rc = *layers ? lm_net_from_arch(&net, *layers, cap, &n_layers, desc)
+                     : lm_error_set(__FILE__, __LINE__, __func__, LM_ENOMEM, "out of memory");
     }
+    lm_arch_net_fini(&net);
+    if (rc < 0) {
+        free(*layers);
+        *layers = NULL;
+        return lm_error_trace(__FILE__, __LINE__, __func__, rc);
+    }
+    return LM_OK;
+}
+
+/* The trainer of a point of an architecture space. A genome that breaks a constraint
+ * fails the trial with the constraint named (the searchers sample within max_params and
+ * max_flops, but a latency is only known once measured here). */
+static int build_arch(lm_runner *r, const lm_config *c, const double *hp) {
+    lm_layer_desc *layers = NULL;
+    lm_net_desc desc;
+    int rc = arch_translate(r, c, hp, &layers, &desc);
     if (rc == LM_OK && c->max_latency > 0) {
         double lat;
         rc = lm_net_latency(&desc, 1, 9, &lat);
@@ -151,7 +166,6 @@ static int build_arch(lm_runner *r, const lm_config *c, const double *hp) {
         rc = lm_trainer_create_from_desc(&desc, &r->params, r->train, r->val, c->seed,
                                          (uint64_t)r->trial_id, &r->trainer);
     free(layers);
-    lm_arch_net_fini(&net);
     return rc;
 }
 
@@ -166,7 +180,10 @@ int lm__runner_start(lm_runner *r, const lm_config *c, lm_run_data *d, int trial
     int rc = lm_config_apply(c, hp, &r->params);
     if (rc == LM_OK) rc = lm__run_data_prepare(d, &r->params.preprocess, &r->train, &r->val, &r->test);
     if (rc == LM_OK) {
-        r->params.epochs = epochs;
+        /* The schedule's horizon is the trial's whole training (its epochs), not the
+         * job's: a trial that a multi-fidelity searcher trains in rungs follows one
+         * cosine from its first epoch to R, as if it had never paused. */
+        if (epochs > r->params.epochs) r->params.epochs = epochs;
         rc = c->has_arch ? build_arch(r, c, hp)
                          : lm_trainer_create(&r->params, r->train, r->val, c->seed,
                                              (uint64_t)trial_id, &r->trainer);
@@ -195,6 +212,187 @@ int lm__runner_resume(lm_runner *r, const lm_config *c, lm_run_data *d, int tria
     }
     r->epoch = lm_trainer_epochs_done(r->trainer);
     return LM_OK;
+}
+
+/* ---- Lamarckian inheritance (issue 7) ---- */
+
+/* The donor's point: hp with the morph undone on its chain genome (the searcher made hp
+ * from the donor's by applying it; other hyperparameters are the donor's). */
+static int undo_morph(const lm_config *c, const double *hp, const lm_morph *m, double *donor_hp) {
+    int first, n;
+    const lm_arch_space *as = lm_space_arch(c->space, &first, &n);
+    LM_CHECK(as && (as->family == LM_ARCH_MLP || as->family == LM_ARCH_CHAIN), LM_EINVAL,
+             "inheritance needs an mlp or chain architecture space");
+    int32_t g[LM_HP_MAX];
+    for (int i = 0; i < n; i++) g[i] = isfinite(hp[first + i]) ? (int32_t)hp[first + i] : -1;
+    lm_arch_chain ch;
+    LM_CALL(lm_arch_chain_parse(as, g, (size_t)n, &ch));
+    int L = m->layer;
+    if (m->kind == LM_MORPH_WIDER) {
+        LM_CHECK(L >= 0 && L < ch.depth && ch.layer[L].width == m->to_width, LM_EINVAL,
+                 "the morph widens layer %d to %d, but the genome has %d layers%s", L,
+                 m->to_width, ch.depth, L >= 0 && L < ch.depth ? " and another width there" : "");
+        ch.layer[L].width = m->from_width;
+    } else {
+        LM_CHECK(m->kind == LM_MORPH_DEEPER, LM_EINVAL, "unknown morph kind %d", m->kind);
+        LM_CHECK(L >= 0 && L + 1 < ch.depth && ch.layer[L + 1].type == LM_ARCH_LAYER_DENSE &&
+                     ch.layer[L + 1].width == ch.layer[L].width && ch.layer[L + 1].skip == 0,
+                 LM_EINVAL,
+                 "the morph inserts a dense layer after layer %d, which the genome (%d layers) "
+                 "does not hold", L, ch.depth);
+        /* Sources after the inserted layer's output move down by one (arch.h: source k
+         * is layer k-1's output); nothing may read the donor layer's own output, which
+         * the inserted layer took over. */
+        uint32_t low = ((uint32_t)1 << (L + 1)) - 1;
+        for (int j = L + 2; j < ch.depth; j++) {
+            uint32_t s = ch.layer[j].skip;
+            LM_CHECK(!(s & ((uint32_t)1 << (L + 1))), LM_EINVAL,
+                     "layer %d reads layer %d's output through a skip: no identity layer can "
+                     "have been inserted after layer %d", j, L, L);
+            ch.layer[j - 1] = ch.layer[j];
+            ch.layer[j - 1].skip = (s & low) | ((s >> (L + 2)) << (L + 1));
+        }
+        ch.depth--;
+    }
+    LM_CALL(lm_arch_chain_encode(as, &ch, g, (size_t)n));
+    memcpy(donor_hp, hp, (size_t)lm_space_size(c->space) * sizeof *hp);
+    for (int i = 0; i < n; i++) donor_hp[first + i] = g[i];
+    return LM_OK;
+}
+
+static int input_at(const lm_layer_desc *l, int i, int j) { return l->n_inputs ? l->inputs[j] : i - 1; }
+static int or_one(int v) { return v ? v : 1; }
+
+/* Whether layer i of two descriptions computes the same thing from the same inputs
+ * (defaults resolved: implicit inputs, stride, dilation, groups and kernel width). */
+static int same_layer(const lm_layer_desc *a, const lm_layer_desc *b, int i) {
+    int na = a->n_inputs ? a->n_inputs : 1, nb = b->n_inputs ? b->n_inputs : 1;
+    if (a->op != b->op || na != nb || a->relu != b->relu) return 0;
+    for (int j = 0; j < na; j++)
+        if (input_at(a, i, j) != input_at(b, i, j)) return 0;
+    switch (a->op) {
+    case LM_OP_CONV:
+    case LM_OP_SEPCONV:
+        return a->out_channels == b->out_channels && a->kernel == b->kernel &&
+               (a->kernel_w ? a->kernel_w : a->kernel) == (b->kernel_w ? b->kernel_w : b->kernel) &&
+               or_one(a->stride) == or_one(b->stride) && a->padding == b->padding &&
+               or_one(a->dilation) == or_one(b->dilation) && or_one(a->groups) == or_one(b->groups);
+    case LM_OP_MAXPOOL:
+    case LM_OP_AVGPOOL:
+        return a->kernel == b->kernel && a->padding == b->padding &&
+               (a->stride ? a->stride : a->kernel) == (b->stride ? b->stride : b->kernel);
+    case LM_OP_ZERO: return or_one(a->stride) == or_one(b->stride);
+    case LM_OP_DROPOUT: return a->rate == b->rate;
+    case LM_OP_ADD:
+    case LM_OP_DENSE: return a->out_channels == b->out_channels;
+    default: return 1;
+    }
+}
+
+/* The first layer where a and b differ (b's count when one is a prefix of the other). */
+static int first_difference(const lm_net_desc *a, const lm_net_desc *b) {
+    int n = a->n_layers < b->n_layers ? a->n_layers : b->n_layers;
+    for (int i = 0; i < n; i++)
+        if (!same_layer(&a->layers[i], &b->layers[i], i)) return i;
+    return n;
+}
+
+/* The inherited weights (weights, *n floats, malloc'd) of the network `want` (the
+ * trial's genome's): the donor's network and weights from the snapshot, transformed. */
+static int morphed_weights(lm_runner *r, const lm_config *c, const double *donor_hp,
+                           const lm_morph *m, int donor, const void *snap, size_t len,
+                           const lm_net_desc *want, float **weights, size_t *n) {
+    lm_layer_desc *dl = NULL, *cl = NULL;
+    lm_net_desc dd, cd;
+    lm_trainer *dt = NULL;
+    float *cw = NULL;
+    int rc = arch_translate(r, c, donor_hp, &dl, &dd);
+    if (rc == LM_OK)
+        rc = lm_trainer_create_from_desc(&dd, &r->params, r->train, r->val, c->seed,
+                                         (uint64_t)donor, &dt);
+    if (rc == LM_OK) rc = lm_trainer_snapshot_load(dt, snap, len);
+    size_t cap = lm_net_param_count(want);
+    int lcap = want->n_layers + 8;
+    if (rc == LM_OK) {
+        cl = calloc((size_t)lcap, sizeof *cl);
+        cw = malloc((cap ? cap : 1) * sizeof *cw);
+        if (!cl || !cw) rc = lm_error_set(__FILE__, __LINE__, __func__, LM_ENOMEM, "out of memory");
+    }
+    if (rc == LM_OK) {
+        const float *dw;
+        size_t dn;
+        lm_trainer_weights(dt, &dw, &dn);
+        int k = first_difference(&dd, want);
+        if (m->kind == LM_MORPH_WIDER) {
+            lm_rng rng;
+            lm_rng_init(&rng, c->seed, (uint64_t)r->trial_id, LM_STREAM_INIT);
+            int width = k < want->n_layers ? want->layers[k].out_channels : 0;
+            rc = lm_net2wider(&dd, dw, k, width, m->noise, &rng, cl, lcap, &cd, cw, cap);
+        } else {
+            /* The inserted layer follows the ReLU of the layer before it. */
+            rc = lm_net2deeper(&dd, dw, k - 1, 1, cl, lcap, &cd, cw, cap);
+        }
+    }
+    if (rc == LM_OK) {
+        int k = first_difference(&cd, want);
+        if (cd.n_layers != want->n_layers || k < want->n_layers)
+            rc = lm_error_set(__FILE__, __LINE__, __func__, LM_EINVAL,
+                              "%s gives a network of %d layers that differs from the genome's "
+                              "(%d layers) at layer %d",
+                              m->kind == LM_MORPH_WIDER ? "Net2Wider" : "Net2Deeper", cd.n_layers,
+                              want->n_layers, k);
+    }
+    lm_trainer_destroy(&dt);
+    free(dl);
+    free(cl);
+    if (rc < 0) {
+        free(cw);
+        return lm_error_trace(__FILE__, __LINE__, __func__, rc);
+    }
+    *weights = cw;
+    *n = cap;
+    return LM_OK;
+}
+
+int lm__runner_inherit(lm_runner *r, const lm_config *c, lm_run_data *d, int trial_id,
+                       const double *hp, int epochs, const lm_morph *morph, int donor,
+                       const void *snap, size_t n) {
+    LM_CALL(lm__runner_start(r, c, d, trial_id, hp, epochs));
+    if (r->failed) return LM_OK;
+    double donor_hp[LM_HP_MAX];
+    lm_layer_desc *layers = NULL;
+    lm_net_desc want;
+    float *w = NULL;
+    size_t nw = 0;
+    int rc = c->has_arch ? LM_OK
+                         : lm_error_set(__FILE__, __LINE__, __func__, LM_EINVAL,
+                                        "inheritance needs an architecture space (model.space)");
+    if (rc == LM_OK) rc = undo_morph(c, hp, morph, donor_hp);
+    if (rc == LM_OK) rc = arch_translate(r, c, hp, &layers, &want);
+    if (rc == LM_OK) rc = morphed_weights(r, c, donor_hp, morph, donor, snap, n, &want, &w, &nw);
+    if (rc == LM_OK) rc = lm_trainer_set_weights(r->trainer, w, nw);
+    free(layers);
+    free(w);
+    if (rc < 0) {
+        r->failed = 1;
+        snprintf(r->reason, sizeof r->reason, "could not inherit from trial %d: %s", donor,
+                 lm_error_message());
+        lm_error_clear();
+    }
+    return LM_OK;
+}
+
+void lm__runner_pause_test(lm_runner *r, lm_final *fin) {
+    memset(fin, 0, sizeof *fin);
+    fin->trial_id = r->trial_id;
+    fin->test_loss = fin->test_accuracy = NAN;
+    if (!r->trainer || r->failed || r->epoch < r->epochs_target || !r->test || r->test->n == 0)
+        return;
+    if (lm_trainer_evaluate(r->trainer, r->test, &fin->test_loss, &fin->test_accuracy) < 0) {
+        lm_log_warn("trial %d: test evaluation failed: %s", r->trial_id, lm_error_message());
+        lm_error_clear();
+        fin->test_loss = fin->test_accuracy = NAN;
+    }
 }
 
 int lm__runner_pause(lm_runner *r, void **snap, size_t *n, uint64_t *checksum) {

@@ -53,6 +53,22 @@ int lm__runner_start(lm_runner *r, const lm_config *c, lm_run_data *d, int trial
  * trial fails the trial with the reason. Does not take snap. */
 int lm__runner_resume(lm_runner *r, const lm_config *c, lm_run_data *d, int trial_id,
                       const double *hp, int epochs, const void *snap, size_t n);
+/* Lamarckian inheritance (issue 7): prepares trial_id, whose point hp is its donor's
+ * with morph applied to the architecture genes, from the donor's snapshot (snap, n):
+ * builds the donor's network (its genome is hp with the morph undone), loads its
+ * weights, applies Net2WiderNet or Net2DeeperNet (noise from the trial's
+ * LM_STREAM_INIT stream), checks that the result is the network hp's genome translates
+ * to, and gives the transformed weights to trial_id's own new trainer, which trains
+ * `epochs` epochs from 0 with fresh optimizer state. A step that fails (a morph that
+ * does not fit, a network that differs from the genome's) fails the trial with the
+ * reason, like a trial that cannot be built. Does not take snap. */
+int lm__runner_inherit(lm_runner *r, const lm_config *c, lm_run_data *d, int trial_id,
+                       const double *hp, int epochs, const lm_morph *morph, int donor,
+                       const void *snap, size_t n);
+/* The final of a job that is about to pause: test metrics when every epoch is done (a
+ * trial kept at its end, such as a member of a Lamarckian population), else NAN. A
+ * failed evaluation is logged and reported as NAN. */
+void lm__runner_pause_test(lm_runner *r, lm_final *fin);
 /* Ends the trial's job keeping its state: *snap (malloc'd, the caller's) holds the
  * snapshot, *checksum its FNV-1a. */
 int lm__runner_pause(lm_runner *r, void **snap, size_t *n, uint64_t *checksum);

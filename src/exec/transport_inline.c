@@ -1,5 +1,6 @@
 /* The inline transport: with a single rank, the controller's poll trains the one
  * running trial an epoch at a time, so the same controller loop runs unchanged. */
+#include "exec/protocol.h"
 #include "exec/transport_mpi.h"
 #include "lamarck/error.h"
 #include "lamarck/hash.h"
@@ -21,6 +22,7 @@ typedef struct inline_transport {
     int active;              /* a trial is running */
     int awaiting_decision;   /* a report was returned and not yet answered */
     int final_due;           /* the trial ended: the next poll returns its final */
+    int n_hp;                /* values of a point (a clone's morph follows them) */
 } inline_transport;
 
 static int in_start(lm_transport *t, int worker, const lm_job *job, const double *hp,
@@ -35,8 +37,13 @@ static int in_start(lm_transport *t, int worker, const lm_job *job, const double
         if (job->kind == LM_JOB_CLONE) LM_CALL(lm__snapcache_copy(it->cache, job->donor, &snap, &n));
         else LM_CALL(lm__snapcache_take(it->cache, job->trial_id, &snap, &n));
         it->resumed = lm_fnv1a64(LM_FNV1A64_INIT, snap, n);
-        int rc = lm__runner_resume(&it->runner, it->config, it->data, job->trial_id, hp,
-                                   job->epochs, snap, n);
+        lm_morph morph = {LM_MORPH_NONE, 0, 0, 0, 0};
+        if (job->kind == LM_JOB_CLONE) morph = lm__morph_unpack(hp + it->n_hp);
+        int rc = morph.kind != LM_MORPH_NONE
+                     ? lm__runner_inherit(&it->runner, it->config, it->data, job->trial_id, hp,
+                                          job->epochs, &morph, job->donor, snap, n)
+                     : lm__runner_resume(&it->runner, it->config, it->data, job->trial_id, hp,
+                                         job->epochs, snap, n);
         free(snap);
         LM_CALL(rc);
     } else {
@@ -61,13 +68,14 @@ static int in_poll(lm_transport *t, lm_msg *out) {
     if (it->final_due && it->pause_due && !it->runner.failed) {
         void *snap;
         size_t n;
+        lm_final fin;
+        lm__runner_pause_test(&it->runner, &fin);
         LM_CALL(lm__runner_pause(&it->runner, &snap, &n, &out->checksum));
         LM_CALL(lm__snapcache_put(it->cache, it->runner.trial_id, snap, n));
         out->kind = LM_MSG_FINAL;
         out->paused = 1;
         out->bytes = n;
-        out->final.trial_id = it->runner.trial_id;
-        out->final.test_loss = out->final.test_accuracy = NAN;
+        out->final = fin;
         it->final_due = 0;
         it->active = 0;
         return LM_OK;
@@ -138,6 +146,7 @@ int lm__transport_inline_create(const lm_config *c, lm_run_data *d, lm_snapcache
     it->config = c;
     it->data = d;
     it->cache = cache;
+    it->n_hp = lm_space_size(c->space);
     it->base.local_cache = cache;
     *out = &it->base;
     return LM_OK;

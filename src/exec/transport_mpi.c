@@ -50,6 +50,7 @@ static int mpi_start(lm_transport *t, int worker, const lm_job *job, const doubl
     msg.peer = from_state ? holder + 1 : -1;
     msg.source = clone ? job->donor : job->trial_id;
     msg.copy = clone;
+    if (clone) msg.morph = lm__morph_unpack(hp + m->n_hp);
     msg.n_hp = m->n_hp;
     memcpy(msg.hp, hp, (size_t)m->n_hp * sizeof *hp);
     if (from_state && holder != worker) {

@@ -190,8 +190,11 @@ static int train_job(worker *w, const lm_ctrl_msg *job) {
         void *snap = NULL;
         size_t n = 0;
         LM_CALL(fetch_snapshot(w, job, &snap, &n, &resumed));
-        int rc = lm__runner_resume(&r, w->config, w->data, job->trial_id, job->hp, job->epochs,
-                                   snap, n);
+        int rc = job->morph.kind != LM_MORPH_NONE
+                     ? lm__runner_inherit(&r, w->config, w->data, job->trial_id, job->hp,
+                                          job->epochs, &job->morph, job->source, snap, n)
+                     : lm__runner_resume(&r, w->config, w->data, job->trial_id, job->hp,
+                                         job->epochs, snap, n);
         free(snap);
         LM_CALL(rc);
     } else {
@@ -217,11 +220,10 @@ static int train_job(worker *w, const lm_ctrl_msg *job) {
     if (decision == LM_DECIDE_PAUSE && !r.failed) {
         void *snap;
         size_t n;
+        lm__runner_pause_test(&r, &fin.final);
         LM_CALL(lm__runner_pause(&r, &snap, &n, &fin.checksum));
         fin.paused = 1;
         fin.bytes = n;
-        fin.final.trial_id = job->trial_id;
-        fin.final.test_loss = fin.final.test_accuracy = NAN;
         LM_CALL(lm__snapcache_put(w->cache, job->trial_id, snap, n));
     } else if (lm__runner_finish(&r, &fin.final) < 0) {
         lm_log_warn("trial %d: test evaluation failed: %s", job->trial_id, lm_error_message());

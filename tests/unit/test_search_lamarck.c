@@ -1,0 +1,273 @@
+/* Lamarckian evolution (issue 7), the search side, driven by a fake controller with one
+ * worker: after the first population every child is an LM_JOB_CLONE of a population
+ * member whose state is kept (PAUSED), carrying a Net2Net morph that its genome matches
+ * (a wider layer, or a dense layer of the same width inserted), trained inherit_epochs
+ * epochs; every trial is paused at its last epoch; exactly the population's members
+ * stay paused, and a member that leaves (or the search's end) releases its state. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "lamarck/arch.h"
+#include "lamarck/error.h"
+#include "lamarck/search.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static lm_space *mlp_space(lm_arch_family f) {
+    lm_space *sp;
+    assert_int_equal(lm_space_create(&sp), LM_OK);
+    assert_int_equal(lm_space_add_float(sp, "lr", 1e-3, 1e-1, 1), LM_OK);
+    lm_arch_space as;
+    lm_arch_space_default(&as, f);
+    if (f == LM_ARCH_CHAIN) {
+        as.types = (1u << LM_ARCH_LAYER_CONV) | (1u << LM_ARCH_LAYER_DENSE);
+        as.skips = LM_ARCH_SKIP_NONE;
+        as.n_strides = 1;
+        as.strides[0] = 1;
+    }
+    assert_int_equal(lm_space_add_arch(sp, &as), LM_OK);
+    assert_int_equal(lm_space_arch_set_shape(sp, 1, 8, 8, 10), LM_OK);
+    return sp;
+}
+
+static void set_opt(lm_search_params *p, const char *name, double v, const char *label) {
+    assert_int_equal(lm_options_set(&p->options, lm_searcher_options("evolution"), name, v, label),
+                     LM_OK);
+}
+
+static void chain_of(const lm_space *sp, const double *hp, lm_arch_chain *ch) {
+    int first, n;
+    const lm_arch_space *as = lm_space_arch(sp, &first, &n);
+    int32_t g[LM_HP_MAX];
+    for (int i = 0; i < n; i++) g[i] = (int32_t)hp[first + i];
+    assert_int_equal(lm_arch_chain_parse(as, g, (size_t)n, ch), LM_OK);
+}
+
+static int same_layer(const lm_arch_layer *a, const lm_arch_layer *b) {
+    return a->type == b->type && a->width == b->width && a->skip == b->skip &&
+           (a->type == LM_ARCH_LAYER_DENSE || (a->kernel == b->kernel && a->stride == b->stride));
+}
+
+/* The child's genome is its parent's with the morph applied, nothing else. */
+static void check_morph(const lm_space *sp, const lm_trial *parent, const lm_trial *child) {
+    lm_arch_chain a, b;
+    chain_of(sp, parent->hp, &a);
+    chain_of(sp, child->hp, &b);
+    const lm_morph *m = &child->morph;
+    assert_true(m->layer >= 0 && m->layer < a.depth);
+    assert_true(child->hp[0] == parent->hp[0]); /* lr is the parent's */
+    if (m->kind == LM_MORPH_WIDER) {
+        assert_int_equal(b.depth, a.depth);
+        assert_int_equal(m->from_width, a.layer[m->layer].width);
+        assert_int_equal(m->to_width, b.layer[m->layer].width);
+        assert_true(m->to_width > m->from_width);
+        assert_true(fabs(m->noise - 0.01) < 1e-12);
+        for (int i = 0; i < a.depth; i++)
+            if (i != m->layer) assert_true(same_layer(&a.layer[i], &b.layer[i]));
+    } else {
+        assert_int_equal(m->kind, LM_MORPH_DEEPER);
+        assert_int_equal(b.depth, a.depth + 1);
+        assert_int_equal(a.layer[m->layer].type, LM_ARCH_LAYER_DENSE);
+        assert_int_equal(b.layer[m->layer + 1].type, LM_ARCH_LAYER_DENSE);
+        assert_int_equal(b.layer[m->layer + 1].width, a.layer[m->layer].width);
+        for (int i = 0; i <= m->layer; i++) assert_true(same_layer(&a.layer[i], &b.layer[i]));
+        for (int i = m->layer + 1; i < a.depth; i++)
+            assert_true(same_layer(&a.layer[i], &b.layer[i + 1]));
+    }
+}
+
+/* The last population snapshot's members, as a mask over trial ids. */
+static void population(const lm_trials *t, char *in_pop) {
+    size_t first;
+    int n;
+    memset(in_pop, 0, (size_t)t->n);
+    lm_trials_last_snapshot(t, &first, &n);
+    for (int i = 0; i < n; i++) in_pop[t->pop[first + i].trial_id] = 1;
+}
+
+typedef struct run_stats {
+    int clones, wider, deeper, released, fresh;
+} run_stats;
+
+/* Runs the search to its end as a one-worker controller would, checking each job and
+ * the kept states after each end. */
+static void drive(lm_searcher *s, lm_trials *t, const lm_space *sp, int epochs, int inherit,
+                  int P, run_stats *st) {
+    memset(st, 0, sizeof *st);
+    char in_pop[256];
+    for (int step = 0; step < 1000; step++) {
+        lm_job job;
+        assert_int_equal(lm_searcher_next_job(s, t, &job), LM_OK);
+        if (job.kind == LM_JOB_DONE) break;
+        lm_trial *tr = lm_trials_get(t, job.trial_id);
+        assert_non_null(tr);
+        if (job.kind == LM_JOB_CLONE) {
+            st->clones++;
+            const lm_trial *d = lm_trials_get(t, job.donor);
+            assert_non_null(d);
+            /* The donor's state is kept and it is a member of the population. */
+            assert_int_equal(d->status, LM_TRIAL_PAUSED);
+            population(t, in_pop);
+            assert_true(in_pop[job.donor]);
+            assert_int_equal(job.epochs, inherit);
+            assert_int_equal(tr->epochs_target, inherit);
+            assert_int_equal(tr->parent[0], job.donor);
+            assert_int_equal(tr->origin, LM_ORIGIN_MUTATED);
+            assert_true(tr->mutated != 0);
+            assert_int_equal(tr->generation, d->generation + 1);
+            assert_true(strncmp(tr->reason, "inherited from trial ", 21) == 0);
+            st->wider += tr->morph.kind == LM_MORPH_WIDER;
+            st->deeper += tr->morph.kind == LM_MORPH_DEEPER;
+            check_morph(sp, d, tr);
+        } else {
+            assert_int_equal(job.kind, LM_JOB_NEW);
+            assert_int_equal(job.epochs, epochs);
+            assert_int_equal(tr->morph.kind, LM_MORPH_NONE);
+            /* After the first population, only a child none of whose tries found a
+             * parent with a morph that applies trains from scratch. */
+            if (t->n > P) st->fresh++;
+        }
+        tr->status = LM_TRIAL_RUNNING;
+        for (int e = 1; e <= job.epochs; e++) {
+            /* Fitness grows with the trial id, so that aging and selection both act. */
+            lm_report r = {.trial_id = job.trial_id, .epoch = e, .val_accuracy =
+                           0.5 + 0.01 * job.trial_id + 0.001 * e, .val_loss = 1, .train_loss = 1,
+                           .seconds = 1, .params = 1000};
+            assert_int_equal(lm_trials_record(t, &r, step + e * 0.1), LM_OK);
+            lm_decision d = lm_searcher_on_report(s, t, &r);
+            assert_int_equal(d.kind, e == job.epochs ? LM_DECIDE_PAUSE : LM_DECIDE_CONTINUE);
+        }
+        /* The worker keeps the state: the controller marks the trial paused. */
+        tr = lm_trials_get(t, job.trial_id);
+        tr->status = LM_TRIAL_PAUSED;
+        lm_searcher_on_end(s, t, job.trial_id);
+        /* Exactly the population's members keep their states (all released at the end). */
+        population(t, in_pop);
+        int paused = 0;
+        for (int id = 0; id < t->n; id++) paused += t->v[id].status == LM_TRIAL_PAUSED;
+        assert_true(paused <= P);
+        for (int id = 0; id < t->n; id++)
+            if (!in_pop[id]) assert_int_equal(t->v[id].status, LM_TRIAL_DONE);
+    }
+    for (int id = 0; id < t->n; id++) {
+        assert_int_equal(t->v[id].status, LM_TRIAL_DONE);
+        st->released++;
+    }
+}
+
+static void test_lamarck_mlp(void **state) {
+    (void)state;
+    lm_space *sp = mlp_space(LM_ARCH_MLP);
+    lm_search_params p = {.space = sp, .seed = 7, .max_trials = 24, .epochs = 6};
+    set_opt(&p, "population", 4, NULL);
+    set_opt(&p, "sample_size", 2, NULL);
+    set_opt(&p, "snapshot_every", 1, NULL);
+    set_opt(&p, "inheritance", 0, "lamarckian");
+    lm_searcher *s;
+    assert_int_equal(lm_searcher_create("evolution", &p, &s), LM_OK);
+    lm_trials t;
+    assert_int_equal(lm_trials_init(&t, lm_space_size(sp)), LM_OK);
+    run_stats st;
+    drive(s, &t, sp, 6, 2, 4, &st); /* inherit_epochs: a third of 6 */
+    assert_int_equal(t.n, 24);
+    assert_int_equal(st.clones + st.fresh, 20);
+    assert_true(st.clones >= 16);
+    /* Both morphs are drawn (widths 32..512 and depths 1..4 leave room for both). */
+    assert_true(st.wider >= 3);
+    assert_true(st.deeper >= 3);
+    assert_int_equal(st.released, 24);
+    lm_trials_fini(&t);
+    lm_searcher_destroy(&s);
+    lm_space_destroy(&sp);
+}
+
+/* A chain of conv and dense layers: convs can only widen, dense layers also deepen. */
+static void test_lamarck_chain(void **state) {
+    (void)state;
+    lm_space *sp = mlp_space(LM_ARCH_CHAIN);
+    lm_search_params p = {.space = sp, .seed = 3, .max_trials = 16, .epochs = 2};
+    set_opt(&p, "population", 3, NULL);
+    set_opt(&p, "snapshot_every", 1, NULL);
+    set_opt(&p, "inheritance", 0, "lamarckian");
+    set_opt(&p, "inherit_epochs", 3, NULL);
+    lm_searcher *s;
+    assert_int_equal(lm_searcher_create("evolution", &p, &s), LM_OK);
+    lm_trials t;
+    assert_int_equal(lm_trials_init(&t, lm_space_size(sp)), LM_OK);
+    run_stats st;
+    drive(s, &t, sp, 2, 3, 3, &st);
+    assert_int_equal(t.n, 16);
+    assert_int_equal(st.clones + st.fresh, 13);
+    assert_true(st.clones >= 8); /* members end up at the widest widths: then from scratch */
+    lm_trials_fini(&t);
+    lm_searcher_destroy(&s);
+    lm_space_destroy(&sp);
+}
+
+/* Without inheritance nothing pauses and no clone is issued. */
+static void test_no_inheritance(void **state) {
+    (void)state;
+    lm_space *sp = mlp_space(LM_ARCH_MLP);
+    lm_search_params p = {.space = sp, .seed = 7, .max_trials = 8, .epochs = 3};
+    set_opt(&p, "population", 2, NULL);
+    lm_searcher *s;
+    assert_int_equal(lm_searcher_create("evolution", &p, &s), LM_OK);
+    lm_trials t;
+    assert_int_equal(lm_trials_init(&t, lm_space_size(sp)), LM_OK);
+    for (;;) {
+        lm_job job;
+        assert_int_equal(lm_searcher_next_job(s, &t, &job), LM_OK);
+        if (job.kind == LM_JOB_DONE) break;
+        assert_int_equal(job.kind, LM_JOB_NEW);
+        assert_int_equal(job.epochs, 3);
+        for (int e = 1; e <= 3; e++) {
+            lm_report r = {.trial_id = job.trial_id, .epoch = e, .val_accuracy = 0.5,
+                           .val_loss = 1, .train_loss = 1, .seconds = 1};
+            assert_int_equal(lm_trials_record(&t, &r, e), LM_OK);
+            assert_int_equal(lm_searcher_on_report(s, &t, &r).kind, LM_DECIDE_CONTINUE);
+        }
+        lm_searcher_on_end(s, &t, job.trial_id);
+    }
+    assert_int_equal(t.n, 8);
+    lm_trials_fini(&t);
+    lm_searcher_destroy(&s);
+    lm_space_destroy(&sp);
+}
+
+static void test_lamarck_needs_chain_or_mlp(void **state) {
+    (void)state;
+    lm_space *sp = mlp_space(LM_ARCH_CELL);
+    lm_search_params p = {.space = sp, .seed = 1, .max_trials = 4, .epochs = 3};
+    set_opt(&p, "inheritance", 0, "lamarckian");
+    lm_searcher *s = NULL;
+    assert_int_equal(lm_searcher_create("evolution", &p, &s), LM_ECONFIG);
+    assert_non_null(strstr(lm_error_message(), "lamarckian"));
+    assert_non_null(strstr(lm_error_message(), "cell"));
+    assert_null(s);
+    lm_error_clear();
+    lm_space_destroy(&sp);
+
+    assert_int_equal(lm_space_create(&sp), LM_OK);
+    assert_int_equal(lm_space_add_float(sp, "lr", 1e-3, 1e-1, 1), LM_OK);
+    p.space = sp;
+    assert_int_equal(lm_searcher_create("evolution", &p, &s), LM_ECONFIG);
+    assert_non_null(strstr(lm_error_message(), "not an architecture space"));
+    lm_error_clear();
+    lm_space_destroy(&sp);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lamarck_mlp),
+        cmocka_unit_test(test_lamarck_chain),
+        cmocka_unit_test(test_no_inheritance),
+        cmocka_unit_test(test_lamarck_needs_chain_or_mlp),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
