@@ -164,4 +164,76 @@ typedef struct lm_rank_stopper_ctx {
 
 int lm_rank_stopper_register(const lm_rank_stopper_ctx *ctx);
 
+/* ---- evaluation of early-stopping rules on replayed searches (issue 10) ----
+ *
+ *     lm_rank_stopeval_options o;
+ *     lm_rank_stopeval_options_default(&o);
+ *     o.runs_dir = "runs/stopeval";
+ *     lm_rank_stopeval_row *rows = calloc(D * LM_RANK_STOPEVAL_N, sizeof *rows);
+ *     lm_rank_eval *rho = calloc(D, sizeof *rho);
+ *     lm_rank_stopeval(&m, &o, rows, rho);
+ *
+ * For each dataset d of the meta-dataset as the held-out one: a ranking model is trained
+ * on every other dataset (o->rank), evaluated on d (rho[d], as lm_rank_eval_dataset), and
+ * installed as the "rank" rule's context (lm_rank_stopper_register, the held-out dataset
+ * as unknown to it); then one replayed search (lm_exec_replay, o->n_workers simulated
+ * workers) per stopping rule of lm_rank_stopeval_stoppers visits every architecture of d
+ * once: grid search over arch_index 0..K-1, each trial asked for all E epochs. The
+ * architectures of a meta-dataset are drawn independently, so index order is a random
+ * order without repeats. Row d * LM_RANK_STOPEVAL_N + s holds rule s on dataset d.
+ *
+ * Figures: epochs is the sum of the epochs every trial trained; speedup is the epochs
+ * of "none" (full training, the reference) over the rule's. A trial "trained to the end"
+ * reached epoch E; the search returns the one among them with the best final (epoch E)
+ * validation accuracy, and regret is the best final validation accuracy over all K
+ * architectures of d (those with a complete curve) minus that one's (0 when it found
+ * the best; the whole best when nothing was trained to the end). Replays write their
+ * run directories under o->runs_dir/<d>_<dataset name>/<rule> (replaced; characters of
+ * the name outside [A-Za-z0-9._-] as _). Not collective; the
+ * model training dominates the time. It installs the "rank" rule's context for each
+ * held-out model and destroys the model after: call lm_rank_stopper_register again
+ * before creating a "rank" stopper afterwards. */
+
+#define LM_RANK_STOPEVAL_N 5 /* none, rank, curve, median, last */
+extern const char *const lm_rank_stopeval_stoppers[LM_RANK_STOPEVAL_N];
+
+typedef struct lm_rank_stopeval_options {
+    lm_rank_options rank;  /* the ranking model's training (lm_rank_options_default) */
+    int n_workers;         /* simulated workers, 1..LM_REPLAY_WORKERS_MAX (4) */
+    double delta;          /* the rank and curve rules' delta, [0, 1] (0.05) */
+    uint64_t seed;         /* the replays' experiment seed (1) */
+    const char *runs_dir;  /* where replays write (default "runs/stopeval") */
+    const char *meta_path; /* the file m was read from, recorded in each replay's config
+                            * (NULL: "(in memory)"); the replays use m itself */
+} lm_rank_stopeval_options;
+
+void lm_rank_stopeval_options_default(lm_rank_stopeval_options *o);
+
+typedef struct lm_rank_stopeval_row {
+    int dataset;           /* index in the meta-dataset */
+    int stopper;           /* index in lm_rank_stopeval_stoppers */
+    int trials;            /* trials the search ran (K) */
+    int stopped;           /* trials stopped before epoch E */
+    int completed;         /* trials trained to the end */
+    long epochs;           /* epochs trained, all trials together */
+    double speedup;        /* epochs of "none" / epochs */
+    double time_speedup;   /* the same for the virtual makespan */
+    double best_possible;  /* best final validation accuracy over every architecture */
+    double best_found;     /* that of the trial the search returns (NaN: none) */
+    double regret;         /* best_possible - best_found (best_possible when none) */
+} lm_rank_stopeval_row;
+
+/* Runs the evaluation described above on every dataset of m (at least 2 datasets, each
+ * with 2 or more complete curves for the model to train on). rows: capacity
+ * m->n_datasets x LM_RANK_STOPEVAL_N; rho: capacity m->n_datasets (NULL: not kept).
+ * LM_EINVAL/LM_ERANGE for bad options, LM_EDATA for a meta-dataset it cannot use, else
+ * the first error of a training or replay. */
+int lm_rank_stopeval(const lm_meta *m, const lm_rank_stopeval_options *o,
+                     lm_rank_stopeval_row *rows, lm_rank_eval *rho);
+
+/* The median of each rule's speed-up and regret over the datasets (NaN skipped):
+ * out[s] with dataset -1; other fields: medians too (epochs rounded), trials summed. */
+void lm_rank_stopeval_summary(const lm_rank_stopeval_row *rows, int n_datasets,
+                              lm_rank_stopeval_row out[LM_RANK_STOPEVAL_N]);
+
 #endif

@@ -4,12 +4,13 @@
 #  1. aging evolution (Real et al. 2019; population 10, tournament 3, oldest leaves)
 #     against random search with the same number of trained models (T = 40), per seed;
 #  2. NSGA-II (accuracy max, parameters min; population 10) against random search: the
-#     hypervolume of each run's front of (validation error, parameters / 10^6) with
-#     reference point (1, 1.1 x the largest parameter count either run trained).
+#     hypervolume of each run's front of (validation error, normalized log parameters:
+#     (log p - log p_lo) / (log p_hi - log p_lo) with p_lo, p_hi 0.9 x the smallest and
+#     1.1 x the largest count either run trained) with reference point (1, 1).
 # Run from the source tree after setup: bash tests/bench/evolution_nas.sh [SEEDS] [T]
 set -euo pipefail
-seeds=${1:-"1 2 3"}
-T=${2:-40}
+seeds=${1:-"1 2 3 4 5"}
+T=${2:-60}
 build=${LAMARCK_BUILD:-build}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/lamarck-evo.XXXXXX")
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_mpi_yield_when_idle=1
@@ -60,17 +61,20 @@ for s in seeds:
     ra, rp, rt = load(f"random{s}"); ea, ep, et = load(f"evolution{s}"); na, np_, nt = load(f"nsga2{s}")
     rb, eb = ra.max(), ea.max()
     wins += eb > rb
-    ref = (1.1 * max(rp.max(), np_.max()) / 1e6, 1.0)
-    hr, hn = hv(1 - ra, rp / 1e6, ref), hv(1 - na, np_ / 1e6, ref)
+    lo, hi = np.log(0.9 * min(rp.min(), np_.min())), np.log(1.1 * max(rp.max(), np_.max()))
+    norm = lambda p: (np.log(p) - lo) / (hi - lo)
+    ref = (1.0, 1.0)
+    hr, hn = hv(1 - ra, norm(rp), ref), hv(1 - na, norm(np_), ref)
     rows.append((s, rb, eb, rt[ra.argmax()], et[ea.argmax()], hr, hn, len(front(1 - ra, rp)), len(front(1 - na, np_))))
     # does NSGA-II's front dominate random's? every random front point weakly dominated
     fr, fn = front(1 - ra, rp), front(1 - na, np_)
     dom = sum(any(p2 <= p and e2 <= e for p2, e2 in fn) for p, e in fr)
     print(f"seed {s}: best val accuracy random {rb:.4f} (test {rt[ra.argmax()]:.4f}), evolution {eb:.4f} "
           f"(test {et[ea.argmax()]:.4f}); hypervolume random {hr:.4f}, nsga2 {hn:.4f} "
-          f"(ref params {ref[0]:.3f}M); nsga2's front covers {dom}/{len(fr)} of random's front points")
+          f"(params {np.exp(lo):.0f}..{np.exp(hi):.0f}, log scale); nsga2's front covers {dom}/{len(fr)} of random's front points")
 r = np.array([row[1] for row in rows]); e = np.array([row[2] for row in rows])
 print(f"median best val accuracy: random {np.median(r):.4f}, evolution {np.median(e):.4f}; evolution better in {wins}/{len(seeds)} seeds")
-print(f"median hypervolume: random {np.median([row[5] for row in rows]):.4f}, nsga2 {np.median([row[6] for row in rows]):.4f}")
+hw = sum(row[6] > row[5] for row in rows)
+print(f"median hypervolume: random {np.median([row[5] for row in rows]):.4f}, nsga2 {np.median([row[6] for row in rows]):.4f}; nsga2 larger in {hw}/{len(seeds)} seeds")
 PYEOF
 rm -rf "$dir"
