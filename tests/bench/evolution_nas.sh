@@ -11,6 +11,7 @@
 set -euo pipefail
 seeds=${1:-"1 2 3 4 5"}
 T=${2:-60}
+POP=${POP:-10}
 build=${LAMARCK_BUILD:-build}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/lamarck-evo.XXXXXX")
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_mpi_yield_when_idle=1
@@ -20,8 +21,8 @@ for seed in $seeds; do
   for algo in random evolution nsga2; do
     case $algo in
       random) search="{algorithm: random, trials: $T}" ;;
-      evolution) search="{algorithm: evolution, trials: $T, population: 10, sample_size: 3, survivor: oldest}" ;;
-      nsga2) search="{algorithm: nsga2, trials: $T, population: 10, mode: steady, objective1: val_accuracy, direction1: max, objective2: params, direction2: min}" ;;
+      evolution) search="{algorithm: evolution, trials: $T, population: $POP, sample_size: 3, survivor: oldest}" ;;
+      nsga2) search="{algorithm: nsga2, trials: $T, population: $POP, mode: steady, objective1: val_accuracy, direction1: max, objective2: params, direction2: min}" ;;
     esac
     cat > "$dir/$algo$seed.yaml" <<YAML
 experiment: {name: $algo, seed: $seed, output: $dir/$algo$seed, progress_interval: 60, checkpoint_interval: 0}
