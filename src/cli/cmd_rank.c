@@ -35,8 +35,9 @@ static const char usage[] =
     "of all architectures minus that of the best trial trained to the end) per dataset,\n"
     "their medians, and writes them to FILE as CSV; replays go to DIR (runs/stopeval).\n"
     "\n"
-    "options: --steps N (2000)  --pairs N (64)  --lr X (0.02)  --seed N (1)\n"
-    "         --filters N (16)  --hidden N (64)\n";
+    "options: --steps N (2000)  --pairs N (64)  --lr X (0.005)  --seed N (1)\n"
+    "         --filters N (16)  --hidden N (64)\n"
+    "         --encoding-dropout P (1: the architecture encoding is never used; 0: always)\n";
 
 typedef struct args {
     const char *meta, *out, *model, *exclude, *csv, *runs;
@@ -86,6 +87,13 @@ static int parse(int argc, char **argv, args *a) {
                 return lm_cli_usage_error("rank", "--delta needs a probability in [0, 1], got '%s'",
                                           argv[i]);
             a->delta = x;
+        } else if (!strcmp(k, "--encoding-dropout") && has) {
+            char *end;
+            double x = strtod(argv[++i], &end);
+            if (end == argv[i] || *end || !(x >= 0 && x <= 1))
+                return lm_cli_usage_error("rank", "--encoding-dropout needs a probability in "
+                                          "[0, 1], got '%s'", argv[i]);
+            a->o.encoding_dropout = x;
         } else if (!strcmp(k, "--lr") && has) {
             char *end;
             double x = strtod(argv[++i], &end);

@@ -4,10 +4,12 @@
  *
  *   "LMRANK01"                       8 bytes
  *   version, E, L, D, filters, hidden, batch_pairs, steps      8 x int32
- *   lr, momentum, weight_decay, dataset_dropout                4 x float64
+ *   lr, momentum, weight_decay, dataset_dropout,
+ *   encoding_dropout                                           5 x float64
  *   seed, n (floats of the weight vector)                      2 x uint64
  *   encoding mean (L), encoding scale (L)                      float32
  *   datasets trained on (D)                                    uint8
+ *   per-epoch means, then deviations ((D + 1) x E each)        float32
  *   weights (n, lm_custom_net_weights' layout)                 float32
  *   FNV-1a 64 of every byte before it                          uint64
  *
@@ -19,17 +21,19 @@
 #include "rank/rank_impl.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAGIC "LMRANK01"
-#define VERSION 1
-#define HEADER_BYTES (8 + 8 * 4 + 4 * 8 + 2 * 8)
+#define VERSION 2 /* 1: no encoding dropout, no per-epoch statistics */
+#define HEADER_BYTES (8 + 8 * 4 + 5 * 8 + 2 * 8)
 #define WEIGHTS_MAX (1L << 28)
 
-static size_t body_bytes(int L, int D, uint64_t n) {
-    return 2 * (size_t)L * sizeof(float) + (size_t)D + (size_t)n * sizeof(float);
+static size_t body_bytes(int E, int L, int D, uint64_t n) {
+    return 2 * (size_t)L * sizeof(float) + (size_t)D +
+           2 * (size_t)(D + 1) * (size_t)E * sizeof(float) + (size_t)n * sizeof(float);
 }
 
 static unsigned char *put(unsigned char *p, const void *v, size_t n) {
@@ -43,12 +47,14 @@ int lm_rank_save(const lm_rank_model *r, const char *path) {
     size_t nw;
     lm_custom_net_weights(r->net, &w, &nw);
     int L = r->encoding_len, D = r->n_datasets;
-    size_t total = HEADER_BYTES + body_bytes(L, D, nw) + 8;
+    size_t ns = (size_t)(D + 1) * (size_t)r->epochs;
+    size_t total = HEADER_BYTES + body_bytes(r->epochs, L, D, nw) + 8;
     unsigned char *buf = malloc(total), *p = buf;
     LM_CHECK_ALLOC(buf);
     const lm_rank_options *o = &r->opt;
     int32_t ints[8] = {VERSION, r->epochs, L, D, o->filters, o->hidden, o->batch_pairs, o->steps};
-    double reals[4] = {o->lr, o->momentum, o->weight_decay, o->dataset_dropout};
+    double reals[5] = {o->lr, o->momentum, o->weight_decay, o->dataset_dropout,
+                       o->encoding_dropout};
     uint64_t u[2] = {o->seed, (uint64_t)nw};
     p = put(p, MAGIC, 8);
     p = put(p, ints, sizeof ints);
@@ -57,6 +63,8 @@ int lm_rank_save(const lm_rank_model *r, const char *path) {
     p = put(p, r->enc_mean, (size_t)L * sizeof(float));
     p = put(p, r->enc_scale, (size_t)L * sizeof(float));
     p = put(p, r->known, (size_t)D);
+    p = put(p, r->stat_mean, ns * sizeof(float));
+    p = put(p, r->stat_sd, ns * sizeof(float));
     p = put(p, w, nw * sizeof(float));
     uint64_t h = lm_fnv1a64(LM_FNV1A64_INIT, buf, (size_t)(p - buf));
     p = put(p, &h, sizeof h);
@@ -133,7 +141,7 @@ static int parse(const char *path, const unsigned char *buf, size_t len, lm_rank
              path);
     p += 8;
     int32_t ints[8];
-    double reals[4];
+    double reals[5];
     uint64_t u[2];
     p = get(p, ints, sizeof ints);
     p = get(p, reals, sizeof reals);
@@ -147,7 +155,7 @@ static int parse(const char *path, const unsigned char *buf, size_t len, lm_rank
              "ranking model '%s': header out of bounds (epochs %d, encoding %d, datasets %d, "
              "%llu weights)",
              path, E, L, D, (unsigned long long)u[1]);
-    size_t want = HEADER_BYTES + body_bytes(L, D, u[1]) + 8;
+    size_t want = HEADER_BYTES + body_bytes(E, L, D, u[1]) + 8;
     LM_CHECK(len == want, LM_EDATA, "ranking model '%s': %zu bytes, its header says %zu (truncated?)",
              path, len, want);
     uint64_t h;
@@ -156,7 +164,7 @@ static int parse(const char *path, const unsigned char *buf, size_t len, lm_rank
              "ranking model '%s': checksum mismatch (the file is corrupted)", path);
     lm_rank_options o = {.seed = u[0], .steps = ints[7], .batch_pairs = ints[6], .lr = reals[0],
                          .momentum = reals[1], .weight_decay = reals[2],
-                         .dataset_dropout = reals[3], .filters = ints[4], .hidden = ints[5]};
+                         .dataset_dropout = reals[3], .encoding_dropout = reals[4], .filters = ints[4], .hidden = ints[5]};
     if (lm_rank_options_check(&o) < 0) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", lm_error_message());
@@ -176,6 +184,15 @@ static int parse(const char *path, const unsigned char *buf, size_t len, lm_rank
     p = get(p, r->enc_mean, (size_t)L * sizeof(float));
     p = get(p, r->enc_scale, (size_t)L * sizeof(float));
     p = get(p, r->known, (size_t)D);
+    size_t ns = (size_t)(D + 1) * (size_t)E;
+    p = get(p, r->stat_mean, ns * sizeof(float));
+    p = get(p, r->stat_sd, ns * sizeof(float));
+    for (size_t i = 0; i < ns; i++)
+        if (!isfinite(r->stat_mean[i]) || !(r->stat_sd[i] > 0) || !isfinite(r->stat_sd[i])) {
+            lm_rank_destroy(&r);
+            LM_FAIL(LM_EDATA, "ranking model '%s': per-epoch statistic %zu is not finite and "
+                    "positive", path, i);
+        }
     float *wbuf = malloc(nw ? nw * sizeof *wbuf : 1);
     if (!wbuf) {
         lm_rank_destroy(&r);
@@ -197,7 +214,8 @@ int lm_rank_load(const char *path, lm_rank_model **out) {
     *out = NULL;
     unsigned char *buf = NULL;
     size_t len = 0;
-    size_t max = HEADER_BYTES + body_bytes(LM_META_VEC_MAX, LM_META_DATASETS_MAX, WEIGHTS_MAX) + 8;
+    size_t max = HEADER_BYTES +
+                 body_bytes(LM_META_EPOCHS_MAX, LM_META_VEC_MAX, LM_META_DATASETS_MAX, WEIGHTS_MAX) + 8;
     LM_CALL(slurp(path, max, &buf, &len));
     int rc = parse(path, buf, len, out);
     free(buf);

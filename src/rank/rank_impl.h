@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define LM__RANK_FIXED_CH 4 /* curve, mask, last value, t / E */
+#define LM__RANK_FIXED_CH 6 /* curve, mask, last value, t / E, epoch mean, epoch deviation */
 
 struct lm_rank_model {
     int epochs;            /* E */
@@ -17,6 +17,10 @@ struct lm_rank_model {
     float *enc_mean;       /* L: the training architectures' encoding mean */
     float *enc_scale;      /* L: 1 / their standard deviation (1 where it is 0) */
     uint8_t *known;        /* D: trained on dataset d */
+    float *stat_mean;      /* (D + 1) x E: per dataset, the mean validation accuracy of
+                            * epoch e + 1 over its architectures; row D, the fallback for
+                            * an unknown dataset (the training datasets' average) */
+    float *stat_sd;        /* (D + 1) x E: their standard deviations (floored) */
     lm_custom_net *net;
     float *x;              /* scratch: cap_x inputs */
     float *y;              /* scratch: 3 cap_x floats (outputs, their gradients, labels) */
@@ -34,9 +38,11 @@ int lm__rank_create(int epochs, int encoding_len, int n_datasets, const lm_rank_
                     lm_rank_model **out);
 
 /* Writes one network input (channels x E floats, C order) for curve[0..t) of the
- * architecture encoded by enc on dataset d (-1, or one not known: the zero one-hot). */
-void lm__rank_features(const lm_rank_model *r, int d, const float *enc, const float *curve, int t,
-                       float *x);
+ * architecture encoded by enc (NULL: the mean architecture) on dataset d (-1: unknown,
+ * the fallback statistics). The one-hot is d's when show_dataset is set and the model
+ * knows d, else zero. */
+void lm__rank_features(const lm_rank_model *r, int d, int show_dataset, const float *enc,
+                       const float *curve, int t, float *x);
 
 /* Makes the scratch buffers hold n samples. */
 int lm__rank_scratch(lm_rank_model *r, int n);

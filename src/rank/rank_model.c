@@ -14,18 +14,23 @@
 /* The model's pair-drawing stream: the weights use (seed, 0, LM_STREAM_INIT). */
 #define STREAM_PAIRS 101
 #define PI 3.14159265358979323846
+/* Floor of a per-epoch standard deviation: below it the architectures' accuracies are
+ * the same up to the evaluation's resolution, and z-scores would magnify noise. */
+#define SD_FLOOR 1e-3f
+#define Z_CLIP 6.0f
 
 void lm_rank_options_default(lm_rank_options *o) {
     *o = (lm_rank_options){
         .seed = 1,
         .steps = 2000,
         .batch_pairs = 64,
-        .lr = 0.02,
+        .lr = 0.005,
         .momentum = 0.9,
         .weight_decay = 1e-4,
         .filters = 16,
         .hidden = 64,
         .dataset_dropout = 0.2,
+        .encoding_dropout = 1,
     };
 }
 
@@ -47,6 +52,8 @@ int lm_rank_options_check(const lm_rank_options *o) {
              "ranking model: hidden must be 1 to 1024, got %d", o->hidden);
     LM_CHECK(o->dataset_dropout >= 0 && o->dataset_dropout <= 1, LM_ERANGE,
              "ranking model: dataset_dropout must be in [0, 1], got %g", o->dataset_dropout);
+    LM_CHECK(o->encoding_dropout >= 0 && o->encoding_dropout <= 1, LM_ERANGE,
+             "ranking model: encoding_dropout must be in [0, 1], got %g", o->encoding_dropout);
     return LM_OK;
 }
 
@@ -72,12 +79,16 @@ int lm__rank_create(int epochs, int encoding_len, int n_datasets, const lm_rank_
     r->enc_mean = calloc(L, sizeof *r->enc_mean);
     r->enc_scale = malloc(L * sizeof *r->enc_scale);
     r->known = calloc((size_t)n_datasets, 1);
+    size_t ns = (size_t)(n_datasets + 1) * (size_t)epochs;
+    r->stat_mean = calloc(ns, sizeof *r->stat_mean);
+    r->stat_sd = malloc(ns * sizeof *r->stat_sd);
     int rc = LM_OK;
-    if (!r->enc_mean || !r->enc_scale || !r->known) {
+    if (!r->enc_mean || !r->enc_scale || !r->known || !r->stat_mean || !r->stat_sd) {
         rc = lm_error_set(__FILE__, __LINE__, __func__, LM_ENOMEM, "out of memory");
         goto fail;
     }
     for (int i = 0; i < encoding_len; i++) r->enc_scale[i] = 1;
+    for (size_t i = 0; i < ns; i++) r->stat_sd[i] = 1;
 
     int F = o->filters, H = o->hidden;
     const lm_layer_desc layers[] = {
@@ -108,6 +119,8 @@ void lm_rank_destroy(lm_rank_model **r) {
     free((*r)->enc_mean);
     free((*r)->enc_scale);
     free((*r)->known);
+    free((*r)->stat_mean);
+    free((*r)->stat_sd);
     free((*r)->x);
     free((*r)->y);
     free(*r);
@@ -134,15 +147,27 @@ int lm__rank_scratch(lm_rank_model *r, int n) {
     return LM_OK;
 }
 
-void lm__rank_features(const lm_rank_model *r, int d, const float *enc, const float *curve, int t,
-                       float *x) {
+void lm__rank_features(const lm_rank_model *r, int d, int show_dataset, const float *enc,
+                       const float *curve, int t, float *x) {
     int E = r->epochs, L = r->encoding_len;
+    int row = d >= 0 && d < r->n_datasets ? d : r->n_datasets;
+    const float *mu = r->stat_mean + (size_t)row * E, *sd = r->stat_sd + (size_t)row * E;
     float *ch = x;
     float last = 0;
     for (int e = 0; e < E; e++) {
-        float v = e < t && isfinite(curve[e]) ? curve[e] : 0.0f;
+        /* The accuracy of epoch e + 1 relative to the dataset's architectures at that
+         * epoch: what ranks them there, on any dataset's scale. */
+        float v = 0;
+        if (e < t && isfinite(curve[e])) {
+            v = (curve[e] - mu[e]) / sd[e];
+            v = v > Z_CLIP ? Z_CLIP : v < -Z_CLIP ? -Z_CLIP : v;
+        }
         ch[e] = v;
         ch[E + e] = e < t ? 1.0f : 0.0f;
+        /* The dataset as its curves describe it: the architectures' mean accuracy and
+         * the log of its spread per observed epoch, known for an unseen dataset too. */
+        ch[4 * E + e] = e < t ? mu[e] : 0.0f;
+        ch[5 * E + e] = e < t ? logf(sd[e]) / 4 + 1 : 0.0f;
         if (e < t) last = v;
     }
     float frac = (float)t / (float)E;
@@ -156,9 +181,15 @@ void lm__rank_features(const lm_rank_model *r, int d, const float *enc, const fl
         for (int e = 0; e < E; e++) ch[e] = v;
     }
     for (int k = 0; k < r->n_datasets; k++, ch += E) {
-        float v = k == d && lm_rank_dataset_known(r, d) ? 1.0f : 0.0f;
+        float v = show_dataset && k == d && lm_rank_dataset_known(r, d) ? 1.0f : 0.0f;
         for (int e = 0; e < E; e++) ch[e] = v;
     }
+}
+
+/* The score is the z-scored last value plus the network's correction, so the model
+ * starts from the last-value baseline and learns only what improves on it. */
+static float residual(const lm_rank_model *r, const float *x) {
+    return x[2 * r->epochs];
 }
 
 static int check_score_args(const lm_rank_model *r, int dataset, const float *curve, int t,
@@ -184,12 +215,14 @@ int lm_rank_score_many(lm_rank_model *r, int dataset, int n, const float *encodi
     for (int i = 0; i < n; i += chunk) {
         int b = n - i < chunk ? n - i : chunk;
         for (int j = 0; j < b; j++) {
-            const float *enc = r->encoding_len ? encodings + (size_t)(i + j) * r->encoding_len : NULL;
-            lm__rank_features(r, dataset, enc, curves + (size_t)(i + j) * (size_t)stride, t,
+            /* A model that always hid the encodings never learned weights for them. */
+            const float *enc = r->encoding_len && r->opt.encoding_dropout < 1 ? encodings + (size_t)(i + j) * r->encoding_len : NULL;
+            lm__rank_features(r, dataset, 1, enc, curves + (size_t)(i + j) * (size_t)stride, t,
                               r->x + (size_t)j * per);
         }
         LM_CALL(lm_custom_net_eval(r->net, r->x, b, r->y));
-        for (int j = 0; j < b; j++) scores[i + j] = r->y[j];
+        for (int j = 0; j < b; j++)
+            scores[i + j] = (double)r->y[j] + residual(r, r->x + (size_t)j * per);
     }
     return LM_OK;
 }
@@ -254,6 +287,41 @@ static void fit_standardization(lm_rank_model *r, const lm_meta *m) {
     }
 }
 
+/* Per dataset and epoch, the mean and deviation of the validation accuracy over the
+ * architectures that reached it: the statistics a search has of the curves it observed
+ * (every dataset of m, so that a held-out one is scored on its own scale; a curve's
+ * features use the statistics of its observed epochs only). The fallback row D, for a
+ * dataset given as unknown, averages the training datasets'. */
+static void fit_stats(lm_rank_model *r, const lm_meta *m, const pool *pools, int n_pools) {
+    int E = m->epochs, D = m->n_datasets, K = m->n_archs;
+    for (int d = 0; d < D; d++)
+        for (int e = 0; e < E; e++) {
+            double s = 0, s2 = 0;
+            int n = 0;
+            for (int k = 0; k < K; k++) {
+                double v = m->curves[LM_META_VAL_ACCURACY][lm_meta_index(m, d, k, e)];
+                if (!isfinite(v)) continue;
+                s += v;
+                s2 += v * v;
+                n++;
+            }
+            double mean = n ? s / n : 0, var = n ? s2 / n - mean * mean : 0;
+            double sd = var > 0 ? sqrt(var) : 0;
+            r->stat_mean[(size_t)d * E + e] = (float)mean;
+            r->stat_sd[(size_t)d * E + e] = sd > SD_FLOOR ? (float)sd : SD_FLOOR;
+        }
+    float *fm = r->stat_mean + (size_t)D * E, *fs = r->stat_sd + (size_t)D * E;
+    for (int e = 0; e < E; e++) {
+        double a = 0, b = 0;
+        for (int i = 0; i < n_pools; i++) {
+            a += r->stat_mean[(size_t)pools[i].d * E + e];
+            b += r->stat_sd[(size_t)pools[i].d * E + e];
+        }
+        fm[e] = (float)(a / n_pools);
+        fs[e] = (float)(b / n_pools);
+    }
+}
+
 static int check_meta(const lm_meta *m) {
     LM_CHECK(m && m->curves[LM_META_VAL_ACCURACY], LM_EINVAL,
              "ranking model: no meta-dataset (or no validation curves)");
@@ -294,7 +362,10 @@ static int train_step(lm_rank_model *r, const lm_meta *m, const pool *pools, int
     while (p->n < 2);
     int E = m->epochs, B = r->opt.batch_pairs, L = m->encoding_len;
     int t = 1 + (int)lm_rng_below(rng, (uint64_t)(E - 1));
-    int d = lm_rng_uniform(rng) < r->opt.dataset_dropout ? -1 : p->d;
+    int show = lm_rng_uniform(rng) >= r->opt.dataset_dropout;
+    /* The encoding's relation to the final accuracy differs between datasets (it flips
+     * sign between image and tabular ones), so the model must also rank without it. */
+    int hide_enc = lm_rng_uniform(rng) < r->opt.encoding_dropout;
     size_t per = (size_t)lm__rank_channels(r) * (size_t)E;
     float *out = r->y, *dout = r->y + 2 * B, *y = r->y + 4 * B; /* lm__rank_scratch(2B) */
     for (int b = 0; b < B; b++) {
@@ -303,8 +374,8 @@ static int train_step(lm_rank_model *r, const lm_meta *m, const pool *pools, int
         if (j == i) j = p->arch[p->n - 1]; /* distinct, uniform over the others */
         const int ij[2] = {i, j};
         for (int s = 0; s < 2; s++) {
-            const float *enc = L ? m->encoding + (size_t)ij[s] * L : NULL;
-            lm__rank_features(r, d, enc, m->curves[LM_META_VAL_ACCURACY] + lm_meta_index(m, p->d, ij[s], 0),
+            const float *enc = L && !hide_enc ? m->encoding + (size_t)ij[s] * L : NULL;
+            lm__rank_features(r, p->d, show, enc, m->curves[LM_META_VAL_ACCURACY] + lm_meta_index(m, p->d, ij[s], 0),
                               t, r->x + (size_t)(2 * b + s) * per);
         }
         float fi = final_of(m, p->d, i), fj = final_of(m, p->d, j);
@@ -313,7 +384,8 @@ static int train_step(lm_rank_model *r, const lm_meta *m, const pool *pools, int
     LM_CALL(lm_custom_net_forward(r->net, r->x, 2 * B, out));
     double sum = 0;
     for (int b = 0; b < B; b++) {
-        double z = (double)out[2 * b] - out[2 * b + 1];
+        double z = (double)out[2 * b] + residual(r, r->x + (size_t)(2 * b) * per) -
+                   out[2 * b + 1] - residual(r, r->x + (size_t)(2 * b + 1) * per);
         double q = sigmoid(z);
         /* -y log q - (1 - y) log(1 - q), in the stable form log(1 + e^z) - y z. */
         sum += (z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - y[b] * z;
@@ -349,6 +421,7 @@ int lm_rank_train(const lm_meta *m, const int *train_datasets, int n, const lm_r
     }
     LM_CALL_GOTO(rc, lm__rank_create(m->epochs, m->encoding_len, m->n_datasets, o, &r), done);
     fit_standardization(r, m);
+    fit_stats(r, m, pools, n_pools);
     for (int i = 0; i < n_pools; i++) r->known[pools[i].d] = 1;
     LM_CALL_GOTO(rc, lm__rank_scratch(r, 2 * o->batch_pairs), done);
     lm_rng rng;

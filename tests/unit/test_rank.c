@@ -28,6 +28,10 @@ static lm_rank_options small_options(void) {
     o.steps = 2000;
     o.batch_pairs = 32;
     o.seed = 5;
+    /* The synthetic finals are told by the encoding (test_rank_synth.h): a model that
+     * uses it, at the learning rate these tests were sized for. */
+    o.encoding_dropout = 0;
+    o.lr = 0.02;
     return o;
 }
 
@@ -217,6 +221,11 @@ static void test_errors(void **state) {
     assert_int_equal(lm_rank_train(&m, one, 1, &o, &r), LM_ERANGE);
     assert_non_null(strstr(lm_error_message(), "lr"));
     lm_error_clear();
+    o = small_options();
+    o.encoding_dropout = 1.5;
+    assert_int_equal(lm_rank_train(&m, one, 1, &o, &r), LM_ERANGE);
+    assert_non_null(strstr(lm_error_message(), "encoding_dropout"));
+    lm_error_clear();
     /* Every curve of dataset 0 incomplete: nothing to train on. */
     o = small_options();
     for (int k = 0; k < K; k++) m.curves[LM_META_VAL_ACCURACY][lm_meta_index(&m, 0, k, 4)] = NAN;
@@ -335,6 +344,36 @@ static void test_rank_stopper(void **state) {
     synth_free(&m);
 }
 
+/* A model that always hid the encodings (the default) scores a curve alike whatever
+ * the encoding, and keeps the same scores through a save and load (the per-epoch
+ * statistics travel with it). */
+static void test_encoding_dropout(void **state) {
+    (void)state;
+    lm_meta m;
+    synth_meta(&m, D, K, E, 42);
+    lm_rank_options o = small_options();
+    o.encoding_dropout = 1;
+    o.steps = 200;
+    int train[] = {0, 2};
+    lm_rank_model *r = NULL;
+    assert_int_equal(lm_rank_train(&m, train, 2, &o, &r), LM_OK);
+    const float *c = m.curves[LM_META_VAL_ACCURACY] + lm_meta_index(&m, 1, 7, 0);
+    float e1[4] = {0, 0, 0, 0}, e2[4] = {1, 1, 1, 1};
+    double s1, s2, s3;
+    assert_int_equal(lm_rank_score(r, 1, e1, c, 3, &s1), LM_OK);
+    assert_int_equal(lm_rank_score(r, 1, e2, c, 3, &s2), LM_OK);
+    assert_true(isfinite(s1) && s1 == s2);
+    const char *path = "test_rank_encdrop.bin";
+    assert_int_equal(lm_rank_save(r, path), LM_OK);
+    lm_rank_destroy(&r);
+    assert_int_equal(lm_rank_load(path, &r), LM_OK);
+    remove(path);
+    assert_int_equal(lm_rank_score(r, 1, e1, c, 3, &s3), LM_OK);
+    assert_true(s3 == s1);
+    lm_rank_destroy(&r);
+    synth_free(&m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spearman),
@@ -344,6 +383,7 @@ int main(void) {
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_loo),
         cmocka_unit_test(test_rank_stopper),
+        cmocka_unit_test(test_encoding_dropout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
