@@ -242,9 +242,10 @@ static int held_out(const lm_meta *m, int d, const lm_rank_stopeval_options *o, 
     lm_rank_eval e;
     LM_CALL_GOTO(rc, lm_rank_eval_dataset(model, m, d, &e), out);
     if (rho) rho[d] = e;
-    /* The held-out dataset is unknown to the model: -1, its zero one-hot. Architecture
-     * indices are the space's first (and only) hyperparameter. */
-    lm_rank_stopper_ctx ctx = {model, -1, m->encoding, m->n_archs, 0};
+    /* The held-out dataset, as in the Spearman evaluation: the model was not trained on
+     * it, so its one-hot stays zero, but its curves' per-epoch statistics normalize the
+     * scores. Architecture indices are the space's first (and only) hyperparameter. */
+    lm_rank_stopper_ctx ctx = {model, d, m->encoding, m->n_archs, 0};
     LM_CALL_GOTO(rc, lm_rank_stopper_register(&ctx), out);
     double span[LM_RANK_STOPEVAL_N];
     for (int s = 0; s < LM_RANK_STOPEVAL_N; s++)
