@@ -69,6 +69,8 @@ typedef struct lm_config {
     /* stopping: */
     char *stopping;          /* a registered stopping rule (lm_stopper_names); default "none" */
     lm_options stopping_options;
+    char *stopping_model;    /* stopping.model: a file the rule reads (rank: a ranking model
+                                written by `lamarck rank train`); NULL when not given */
 
     /* replay: (lm_exec_replay): recorded curves instead of training; the space may
      * hold arch_index, the architecture of the meta-dataset a trial replays */

@@ -115,7 +115,8 @@ int lm_rank_dataset_known(const lm_rank_model *r, int d);
 int lm_rank_score(lm_rank_model *r, int dataset, const float *encoding, const float *curve, int t,
                   double *score);
 
-/* Scores of n curves at once: encodings n x L, curves n rows of stride floats (stride
+/* Scores of n curves at once: encodings n x L (NULL: architectures unknown, scored as
+ * with hidden encodings), curves n rows of stride floats (stride
  * >= t), into scores[0..n). */
 int lm_rank_score_many(lm_rank_model *r, int dataset, int n, const float *encodings,
                        const float *curves, int stride, int t, double *scores);
@@ -185,6 +186,12 @@ typedef struct lm_rank_stopper_ctx {
 } lm_rank_stopper_ctx;
 
 int lm_rank_stopper_register(const lm_rank_stopper_ctx *ctx);
+
+/* Makes the rule "rank" known (config validation looks rules up by name) without a
+ * model: a run then names one with stopping.model (lm_stopper_model_path), loaded when
+ * the rule is created, with the run's dataset unknown to the model (its fallback curve
+ * statistics) and no architecture encodings. The lamarck binary calls it at start-up. */
+int lm_rank_stopper_install(void);
 
 /* ---- evaluation of early-stopping rules on replayed searches (issue 10) ----
  *

@@ -438,5 +438,10 @@ const lm_option_spec *lm_stopper_options(const char *name);
  * a name again replaces that registered rule; a built-in name is LM_EINVAL. At most 8
  * registered rules (LM_ERANGE). Not thread-safe: call before any stopper is created. */
 int lm_stopper_register(const lm_stopper_ops *ops);
+/* The file a rule reads when it is created (stopping.model: the ranking model of rule
+ * rank), set by the run before lm_stopper_create; NULL clears it. The string is copied
+ * (at most 4095 bytes). lm_stopper_model_path returns NULL when none is set. */
+int lm_stopper_set_model_path(const char *path);
+const char *lm_stopper_model_path(void);
 
 #endif

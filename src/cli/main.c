@@ -1,6 +1,7 @@
 /* lamarck: the entry point. Subcommands live in cmd_*.c. */
 #include "cli/cli.h"
 #include "lamarck/error.h"
+#include "lamarck/rank.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -49,6 +50,8 @@ int main(int argc, char **argv) {
         return argc < 2 ? 2 : 0;
     }
     const char *cmd = argv[1];
+    /* Rules above the search module join the registry before any config is read. */
+    if (lm_rank_stopper_install() < 0) return lm_cli_fail(LM_EINTERNAL);
     if (!strcmp(cmd, "--version")) {
         printf("lamarck %s\n", LAMARCK_VERSION);
         return 0;

@@ -406,9 +406,17 @@ static int parse_search(const char *path, const lm__ynode *m, lm_config *c, int 
                               search_fixed, &x);
 }
 
+struct stopping_ctx {
+    const char *path;
+    lm_config *c;
+};
+
 static int stopping_fixed(void *ctx, int key, const lm__ynode *v) {
-    (void)ctx, (void)key, (void)v; /* rule: read before the options */
-    return LM_OK;
+    if (key == 0) return LM_OK; /* rule: read before the options */
+    struct stopping_ctx *x = ctx;
+    const char *s;
+    LM_CALL(get_string(x->path, v, "stopping.model", PATH_MAX_LEN, &s));
+    return set_str(&x->c->stopping_model, s);
 }
 
 /* stopping: {rule, and the rule's own options}. */
@@ -422,9 +430,11 @@ static int parse_stopping(const char *path, const lm__ynode *m, lm_config *c) {
         LM_CALL(lm__config_choice(path, v, "stopping.rule", "stopping rule", s, names, n));
         LM_CALL(set_str(&c->stopping, s));
     }
-    static const char *const fixed[] = {"rule"};
-    return lm__config_options(path, m, "stopping", fixed, 1, lm_stopper_options(c->stopping),
-                              &c->stopping_options, stopping_fixed, NULL);
+    /* model: a file the rule reads (the ranking model of rule rank). */
+    static const char *const fixed[] = {"rule", "model"};
+    struct stopping_ctx x = {path, c};
+    return lm__config_options(path, m, "stopping", fixed, 2, lm_stopper_options(c->stopping),
+                              &c->stopping_options, stopping_fixed, &x);
 }
 
 /* ---- the document ---- */
@@ -585,6 +595,7 @@ void lm_config_destroy(lm_config **cp) {
     free(c->data_dir);
     free(c->model_type);
     free(c->replay_meta);
+    free(c->stopping_model);
     free(c->replay_dataset);
     free(c->algorithm);
     free(c->stopping);

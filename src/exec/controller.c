@@ -411,6 +411,7 @@ int lm__controller_run(const lm_config *cfg, lm_transport *t, const char *result
     }
     for (int w = 0; w < t->n_workers; w++) c.running[w] = -1;
     LM_CALL_GOTO(rc, lm_searcher_create(cfg->algorithm, &sp, &c.searcher), out);
+    LM_CALL_GOTO(rc, lm_stopper_set_model_path(cfg->stopping_model), out);
     LM_CALL_GOTO(rc, lm_stopper_create(cfg->stopping, &cfg->stopping_options, &c.stopper), out);
     if (resume) LM_CALL_GOTO(rc, lm__ctl_restore(&c, resume), out);
     for (int w = 0; w < t->n_workers; w++) c.free_since[w] = now(&c);

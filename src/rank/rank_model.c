@@ -207,7 +207,6 @@ int lm_rank_score_many(lm_rank_model *r, int dataset, int n, const float *encodi
     LM_CALL(check_score_args(r, dataset, curves, t, scores));
     LM_CHECK(n >= 1 && stride >= t, LM_EINVAL,
              "ranking model: %d curves of stride %d for %d observed epochs", n, stride, t);
-    LM_CHECK(encodings || r->encoding_len == 0, LM_EINVAL, "ranking model: no encodings");
     /* In chunks, so that scratch stays the size of a training batch. */
     int chunk = 2 * r->opt.batch_pairs;
     LM_CALL(lm__rank_scratch(r, chunk));
@@ -215,8 +214,12 @@ int lm_rank_score_many(lm_rank_model *r, int dataset, int n, const float *encodi
     for (int i = 0; i < n; i += chunk) {
         int b = n - i < chunk ? n - i : chunk;
         for (int j = 0; j < b; j++) {
-            /* A model that always hid the encodings never learned weights for them. */
-            const float *enc = r->encoding_len && r->opt.encoding_dropout < 1 ? encodings + (size_t)(i + j) * r->encoding_len : NULL;
+            /* A model that always hid the encodings never learned weights for them; no
+             * encodings (an architecture the model does not know) score as the average
+             * architecture, the hidden-encoding input the model was trained with. */
+            const float *enc = encodings && r->encoding_len && r->opt.encoding_dropout < 1
+                                   ? encodings + (size_t)(i + j) * r->encoding_len
+                                   : NULL;
             lm__rank_features(r, dataset, 1, enc, curves + (size_t)(i + j) * (size_t)stride, t,
                               r->x + (size_t)j * per);
         }

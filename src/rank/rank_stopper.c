@@ -14,6 +14,7 @@
 #include "rank/rank_impl.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,30 @@
 #define TRIALS_MAX (1 << 24)
 
 static lm_rank_stopper_ctx ctx; /* lm_rank_stopper_register's copy */
+
+/* The model of stopping.model (a run's), loaded by the first rule that needs it and
+ * kept for the process's life; a later run naming another file replaces it. */
+static lm_rank_model *loaded;
+static char loaded_path[4096];
+
+static int use_model_path(const char *path) {
+    if (!loaded || strcmp(loaded_path, path) != 0) {
+        lm_rank_model *m = NULL;
+        int rc = lm_rank_load(path, &m);
+        if (rc < 0) {
+            char why[1024];
+            snprintf(why, sizeof why, "%s", lm_error_message());
+            LM_FAIL(rc == LM_ENOENT ? LM_ECONFIG : rc, "stopping.model: %s", why);
+        }
+        lm_rank_destroy(&loaded);
+        loaded = m;
+        snprintf(loaded_path, sizeof loaded_path, "%s", path);
+    }
+    /* A live run's dataset and architectures are none of the model's: the fallback
+     * curve statistics, no encodings (the default model does not use them). */
+    ctx = (lm_rank_stopper_ctx){loaded, -1, NULL, 0, -1};
+    return LM_OK;
+}
 
 static const lm_option_spec rank_options[] = {
     {"delta", LM_OPT_REAL, 0.05, 0, 1, NULL,
@@ -51,8 +76,11 @@ static const lm_stopper_ops rank_ops;
 
 static int rank_create(const lm_options *o, lm_stopper **out) {
     *out = NULL;
+    const char *path = lm_stopper_model_path();
+    if (path) LM_CALL(use_model_path(path));
     LM_CHECK(ctx.model, LM_ECONFIG,
-             "stopping rule 'rank' has no ranking model (lm_rank_stopper_register installs it)");
+             "stopping rule 'rank' needs a ranking model: stopping.model, a file written by "
+             "`lamarck rank train`");
     rank_rule *s = calloc(1, sizeof *s);
     LM_CHECK_ALLOC(s);
     s->base.ops = &rank_ops;
@@ -173,6 +201,8 @@ static const lm_stopper_ops rank_ops = {
     .load = rank_load,
     .destroy = rank_destroy,
 };
+
+int lm_rank_stopper_install(void) { return lm_stopper_register(&rank_ops); }
 
 int lm_rank_stopper_register(const lm_rank_stopper_ctx *c) {
     LM_CHECK(c && c->model, LM_EINVAL, "lm_rank_stopper_register: no ranking model");

@@ -23,6 +23,21 @@ static const char *names[N_BUILTIN + N_EXTRA_MAX + 1] = {
 static int n_registry = N_BUILTIN;
 #define N_REGISTRY n_registry
 
+static char model_path[4096];
+
+int lm_stopper_set_model_path(const char *path) {
+    if (!path) {
+        model_path[0] = 0;
+        return LM_OK;
+    }
+    LM_CHECK(strlen(path) < sizeof model_path, LM_EINVAL, "stopping.model: path longer than %zu bytes",
+             sizeof model_path - 1);
+    strcpy(model_path, path);
+    return LM_OK;
+}
+
+const char *lm_stopper_model_path(void) { return model_path[0] ? model_path : NULL; }
+
 int lm_stopper_register(const lm_stopper_ops *ops) {
     LM_CHECK(ops && ops->name && ops->create && ops->on_report && ops->destroy, LM_EINVAL,
              "lm_stopper_register: incomplete stopper operations");
