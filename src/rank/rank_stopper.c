@@ -9,6 +9,7 @@
  * a file. Curves are taken in from the trial table incrementally, each row once, as
  * the other rules do. */
 #include "lamarck/error.h"
+#include "lamarck/log.h"
 #include "lamarck/rank.h"
 #include "lamarck/search.h"
 #include "rank/rank_impl.h"
@@ -70,6 +71,7 @@ typedef struct rank_rule {
     series *c;       /* by trial id */
     int n_c;
     size_t consumed;
+    int warned;
 } rank_rule;
 
 static const lm_stopper_ops rank_ops;
@@ -156,9 +158,13 @@ static lm_decision rank_on_report(lm_stopper *base, const lm_trials *t, const lm
     }
     if (m < s->min_trials) return d;
     double p;
-    /* Failing to score (out of memory) judges nothing. */
+    /* Failing to score judges nothing, but says why once (a rule that never stops
+     * anything silently would look like a cautious one). */
     if (lm_rank_prob_better(ctx.model, ctx.dataset, encoding_of(t, id), s->c[id].v,
                             encoding_of(t, best), s->c[best].v, step, &p) < 0) {
+        if (!s->warned) lm_log_warn("stopping rule rank cannot score trial %d: %s", id,
+                                    lm_error_message());
+        s->warned = 1;
         lm_error_clear();
         return d;
     }
