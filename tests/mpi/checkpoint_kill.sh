@@ -6,7 +6,16 @@ seed=${LAMARCK_TEST_SEED:-$RANDOM}
 echo "kill moments from seed $seed"
 RANDOM=$seed
 
-# kill_loop CONFIG NAME: the reference run, then 10 killed runs and a final one.
+# newest DIR: the sequence number of DIR's newest checkpoint, 0 when none.
+newest() {
+  local n
+  n=$(ls -d "$1"/checkpoints/ckpt-* 2>/dev/null | grep -E 'ckpt-[0-9]+$' | sed 's/.*ckpt-0*//' |
+      sort -n | tail -1)
+  echo "${n:-0}"
+}
+
+# kill_loop CONFIG NAME: the reference run, then 10 killed runs and a final one (every
+# other one killed at a random moment, the others just after a checkpoint).
 kill_loop() {
   local cfg=$1 name=$2 t0 ms kills=0
   t0=$(date +%s%N)
@@ -17,8 +26,23 @@ kill_loop() {
     setsid "$MPIEXEC" -n 3 --oversubscribe "$LAMARCK" run "$cfg" --output "killed_$name" \
       >> "killed_$name.log" 2>&1 &
     local pid=$!
-    # a random moment in the middle of what an uninterrupted run takes
-    local delay=$(( ms * (25 + RANDOM % 50) / 100 ))
+    local delay
+    if (( i % 2 )); then
+      # a random moment in the middle of what an uninterrupted run takes
+      delay=$(( ms * (25 + RANDOM % 50) / 100 ))
+    else
+      # a random moment after the run writes its next checkpoint, so that restarts resume
+      # from checkpoints however slow the machine is today
+      local before now
+      before=$(newest "killed_$name")
+      for _ in $(seq 600); do
+        now=$(newest "killed_$name")
+        [ "$now" -gt "$before" ] && break
+        kill -0 $pid 2>/dev/null || break
+        sleep 0.05
+      done
+      delay=$(( RANDOM % 300 ))
+    fi
     sleep "$((delay / 1000)).$(printf %03d $((delay % 1000)))"
     if kill -0 $pid 2>/dev/null; then
       kill -KILL -- -$pid 2>/dev/null || true
