@@ -555,8 +555,9 @@ fail:
     return rc;
 }
 
-int lm_config_load(const char *path, lm_config **out) {
-    *out = NULL;
+int lm__config_read(const char *path, char **text, size_t *len) {
+    *text = NULL;
+    *len = 0;
     FILE *f = fopen(path, "rb");
     LM_CHECK(f, LM_ENOENT, "%s: cannot open: %s", path, strerror(errno));
     /* Read at most one byte past the limit: that is enough to refuse, whatever the
@@ -567,18 +568,28 @@ int lm_config_load(const char *path, lm_config **out) {
         fclose(f);
         LM_FAIL(LM_ENOMEM, "out of memory");
     }
-    size_t len = fread(buf, 1, cap, f);
+    size_t n = fread(buf, 1, cap, f);
     int err = ferror(f) ? (errno ? errno : EIO) : 0;
     fclose(f);
     if (err) {
         free(buf);
         LM_FAIL(LM_ENOENT, "%s: cannot read: %s", path, strerror(err));
     }
-    if (len > LM_CONFIG_MAX_BYTES) {
+    if (n > LM_CONFIG_MAX_BYTES) {
         free(buf);
         LM_FAIL(LM_ECONFIG, "%s: config is larger than the limit of %d bytes", path,
                 LM_CONFIG_MAX_BYTES);
     }
+    *text = buf;
+    *len = n;
+    return LM_OK;
+}
+
+int lm_config_load(const char *path, lm_config **out) {
+    *out = NULL;
+    char *buf;
+    size_t len;
+    LM_CALL(lm__config_read(path, &buf, &len));
     int rc = lm_config_parse(buf, len, path, out);
     free(buf);
     return rc < 0 ? lm_error_trace(__FILE__, __LINE__, __func__, rc) : LM_OK;

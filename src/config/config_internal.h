@@ -89,6 +89,11 @@ int lm__config_set_param(lm_train_params *p, const char *name, double num, const
  * mapping into c->arch, appending the genes to c->space (config_arch.c). */
 int lm__config_arch(const char *path, const lm__ynode *model, lm_config *c);
 
+/* Reads a config file whole (at most LM_CONFIG_MAX_BYTES) into *text (malloc'ed, not
+ * NUL-terminated; *len bytes): LM_ENOENT naming the path when it cannot be read,
+ * LM_ECONFIG when it is too large. */
+int lm__config_read(const char *path, char **text, size_t *len);
+
 /* The space: section into c->space. allow_arch_index: a replay's space may also hold
  * arch_index, an int naming a recorded architecture of the meta-dataset. */
 int lm__config_space(const char *path, const lm__ynode *map, lm_space *sp, int allow_arch_index);

@@ -445,27 +445,9 @@ fail:
 
 int lm_meta_config_load(const char *path, lm_meta_config **out) {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    LM_CHECK(f, LM_ENOENT, "%s: cannot open: %s", path, strerror(errno));
-    /* One byte past the limit is enough to refuse, whatever the file is. */
-    size_t cap = LM_CONFIG_MAX_BYTES + 1;
-    char *buf = malloc(cap);
-    if (!buf) {
-        fclose(f);
-        LM_FAIL(LM_ENOMEM, "out of memory");
-    }
-    size_t len = fread(buf, 1, cap, f);
-    int err = ferror(f) ? (errno ? errno : EIO) : 0;
-    fclose(f);
-    if (err) {
-        free(buf);
-        LM_FAIL(LM_ENOENT, "%s: cannot read: %s", path, strerror(err));
-    }
-    if (len > LM_CONFIG_MAX_BYTES) {
-        free(buf);
-        LM_FAIL(LM_ECONFIG, "%s: config is larger than the limit of %d bytes", path,
-                LM_CONFIG_MAX_BYTES);
-    }
+    char *buf;
+    size_t len;
+    LM_CALL(lm__config_read(path, &buf, &len));
     int rc = lm_meta_config_parse(buf, len, path, out);
     free(buf);
     return rc < 0 ? lm_error_trace(__FILE__, __LINE__, __func__, rc) : LM_OK;
