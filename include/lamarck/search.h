@@ -433,6 +433,33 @@ int lm_stopper_create(const char *name, const lm_options *o, lm_stopper **out);
 void lm_stopper_destroy(lm_stopper **s);
 const char *const *lm_stopper_names(int *n);
 const lm_option_spec *lm_stopper_options(const char *name);
+/* ---- learning curves as stopping rules read them ----
+ *
+ *     lm_curve_cache cc = {0};
+ *     lm_curve_cache_update(&cc, trials);     // at each report: takes in new rows
+ *     const lm_curve *c = &cc.c[id];          // c->n epochs: val, sum, max by epoch - 1
+ *     lm_curve_cache_fini(&cc);
+ *
+ * Per trial (by id, cc.n of them), the validation accuracy of every epoch reached (NaN
+ * as 0), with prefix sums and running maxima; each table row is taken in once. It is a
+ * cache of the table: a rule rebuilds it from a loaded table (fini, then update). */
+typedef struct lm_curve {
+    double *val, *sum, *max;
+    int n, cap;
+} lm_curve;
+
+typedef struct lm_curve_cache {
+    lm_curve *c;
+    int n;
+    size_t consumed;       /* the table's curve rows taken in */
+} lm_curve_cache;
+
+/* LM_ENOMEM or LM_ERANGE (more than 2^24 trials or 2^20 epochs in a curve); the cache
+ * then holds what it took in so far. */
+int lm_curve_cache_update(lm_curve_cache *cc, const lm_trials *t);
+/* Frees and zeroes the cache (a zeroed cache is empty). */
+void lm_curve_cache_fini(lm_curve_cache *cc);
+
 /* Adds a stopping rule under ops->name (issue 10: a module above search, such as rank,
  * registers its rule at start-up). ops is borrowed for the process's life; registering
  * a name again replaces that registered rule; a built-in name is LM_EINVAL. At most 8

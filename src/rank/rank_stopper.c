@@ -59,18 +59,13 @@ static const lm_option_spec rank_options[] = {
     {0},
 };
 
-typedef struct series {
-    float *v;
-    int n, cap;
-} series;
-
 typedef struct rank_rule {
     lm_stopper base; /* first, so an lm_stopper * is a rank_rule * */
     double delta;
     int grace, min_trials;
-    series *c;       /* by trial id */
-    int n_c;
-    size_t consumed;
+    lm_curve_cache cc; /* the table's curves */
+    float *mine, *best; /* the two curves compared, as the model takes them */
+    int cap;
     int warned;
 } rank_rule;
 
@@ -93,44 +88,18 @@ static int rank_create(const lm_options *o, lm_stopper **out) {
     return LM_OK;
 }
 
-static void forget(rank_rule *s) {
-    for (int i = 0; i < s->n_c; i++) free(s->c[i].v);
-    free(s->c);
-    s->c = NULL;
-    s->n_c = 0;
-    s->consumed = 0;
-}
-
-static int append(series *c, double v) {
-    if (c->n == c->cap) {
-        LM_CHECK(c->cap < STEPS_MAX, LM_ERANGE, "rank rule: more than %d epochs in a curve",
-                 STEPS_MAX);
-        int cap = c->cap ? 2 * c->cap : 16;
-        float *q = realloc(c->v, (size_t)cap * sizeof *q);
-        LM_CHECK_ALLOC(q);
-        c->v = q;
-        c->cap = cap;
+/* The first n values of c as floats into *buf (grown to n). */
+static int as_floats(rank_rule *s, const lm_curve *c, int n, float **buf) {
+    if (s->cap < n) {
+        float *a = realloc(s->mine, (size_t)n * sizeof *a);
+        if (!a) return LM_ENOMEM;
+        s->mine = a;
+        float *b = realloc(s->best, (size_t)n * sizeof *b);
+        if (!b) return LM_ENOMEM;
+        s->best = b;
+        s->cap = n;
     }
-    c->v[c->n++] = isnan(v) ? 0.0f : (float)v;
-    return LM_OK;
-}
-
-static int ingest(rank_rule *s, const lm_trials *t) {
-    if (t->n_curves < s->consumed) forget(s);
-    if (t->n > s->n_c) {
-        LM_CHECK(t->n <= TRIALS_MAX, LM_ERANGE, "rank rule: %d trials", t->n);
-        series *c = realloc(s->c, (size_t)t->n * sizeof *c);
-        LM_CHECK_ALLOC(c);
-        memset(c + s->n_c, 0, (size_t)(t->n - s->n_c) * sizeof *c);
-        s->c = c;
-        s->n_c = t->n;
-    }
-    for (; s->consumed < t->n_curves; s->consumed++) {
-        const lm_curve_row *row = &t->curves[s->consumed];
-        if (row->trial_id < 0 || row->trial_id >= s->n_c) continue;
-        series *c = &s->c[row->trial_id];
-        if (row->epoch == c->n + 1) LM_CALL(append(c, row->val_accuracy));
-    }
+    for (int i = 0; i < n; i++) (*buf)[i] = (float)c->val[i];
     return LM_OK;
 }
 
@@ -145,23 +114,27 @@ static const float *encoding_of(const lm_trials *t, int id) {
 static lm_decision rank_on_report(lm_stopper *base, const lm_trials *t, const lm_report *r) {
     rank_rule *s = (rank_rule *)base;
     lm_decision d = {LM_DECIDE_CONTINUE};
-    if (!t || !ctx.model || ingest(s, t) < 0) return d;
+    if (!t || !ctx.model || lm_curve_cache_update(&s->cc, t) < 0) return d;
+    const lm_curve *c = s->cc.c;
     int step = r->epoch, id = r->trial_id;
-    if (step < s->grace || id < 0 || id >= s->n_c || s->c[id].n < step) return d;
+    if (step < s->grace || id < 0 || id >= s->cc.n || c[id].n < step) return d;
     int T = t->v[id].epochs_target;
     if (T <= step || step > lm_rank_epochs(ctx.model)) return d;
     int m = 0, best = -1;
-    for (int j = 0; j < s->n_c; j++) {
-        if (j == id || s->c[j].n < T) continue;
+    for (int j = 0; j < s->cc.n; j++) {
+        if (j == id || c[j].n < T) continue;
         m++;
-        if (best < 0 || s->c[j].v[T - 1] > s->c[best].v[T - 1]) best = j;
+        if (best < 0 || c[j].val[T - 1] > c[best].val[T - 1]) best = j;
     }
     if (m < s->min_trials) return d;
+    /* The model reads the first step values of both (the best one cut to step too). */
+    if (as_floats(s, &c[id], step, &s->mine) < 0 || as_floats(s, &c[best], step, &s->best) < 0)
+        return d;
     double p;
     /* Failing to score judges nothing, but says why once (a rule that never stops
      * anything silently would look like a cautious one). */
-    if (lm_rank_prob_better(ctx.model, ctx.dataset, encoding_of(t, id), s->c[id].v,
-                            encoding_of(t, best), s->c[best].v, step, &p) < 0) {
+    if (lm_rank_prob_better(ctx.model, ctx.dataset, encoding_of(t, id), s->mine,
+                            encoding_of(t, best), s->best, step, &p) < 0) {
         if (!s->warned) lm_log_warn("stopping rule rank cannot score trial %d: %s", id,
                                     lm_error_message());
         s->warned = 1;
@@ -188,13 +161,15 @@ static int rank_load(lm_stopper *base, lm_state_reader *r) {
     LM_CHECK(!strcmp(kind, "rank"), LM_ECKPT,
              "checkpoint entry 'stopper/kind' is '%s', but this run's stopping rule is 'rank'",
              kind);
-    forget(s);
+    lm_curve_cache_fini(&s->cc);
     return LM_OK;
 }
 
 static void rank_destroy(lm_stopper *base) {
     rank_rule *s = (rank_rule *)base;
-    forget(s);
+    lm_curve_cache_fini(&s->cc);
+    free(s->mine);
+    free(s->best);
     free(s);
 }
 

@@ -56,18 +56,11 @@ static const lm_option_spec curve_options[] = {
     {0},
 };
 
-typedef struct series {
-    double *v;
-    int n, cap;
-} series;
-
 typedef struct curve_rule {
     lm_stopper base; /* first, so an lm_stopper * is a curve_rule * */
     double delta;
     int grace, min_trials;
-    series *c;       /* by trial id */
-    int n_c;
-    size_t consumed; /* the table's curve rows taken in */
+    lm_curve_cache cc; /* the table's curves */
 } curve_rule;
 
 /* ---- the extrapolation ---- */
@@ -187,68 +180,26 @@ static int curve_create(const lm_options *o, lm_stopper **out) {
     return LM_OK;
 }
 
-static void forget(curve_rule *s) {
-    for (int i = 0; i < s->n_c; i++) free(s->c[i].v);
-    free(s->c);
-    s->c = NULL;
-    s->n_c = 0;
-    s->consumed = 0;
-}
-
-static int append(series *c, double v) {
-    if (c->n == c->cap) {
-        LM_CHECK(c->cap < STEPS_MAX, LM_ERANGE, "curve rule: more than %d epochs in a curve",
-                 STEPS_MAX);
-        int cap = c->cap ? 2 * c->cap : 16;
-        double *q = realloc(c->v, (size_t)cap * sizeof *q);
-        LM_CHECK_ALLOC(q);
-        c->v = q;
-        c->cap = cap;
-    }
-    c->v[c->n++] = isnan(v) ? 0 : v;
-    return LM_OK;
-}
-
-/* Takes in the table's new rows; a table with fewer rows than taken in is another
- * table: start over. */
-static int ingest(curve_rule *s, const lm_trials *t) {
-    if (t->n_curves < s->consumed) forget(s);
-    if (t->n > s->n_c) {
-        LM_CHECK(t->n <= LM__TRIALS_MAX, LM_ERANGE, "curve rule: %d trials", t->n);
-        series *c = realloc(s->c, (size_t)t->n * sizeof *c);
-        LM_CHECK_ALLOC(c);
-        memset(c + s->n_c, 0, (size_t)(t->n - s->n_c) * sizeof *c);
-        s->c = c;
-        s->n_c = t->n;
-    }
-    for (; s->consumed < t->n_curves; s->consumed++) {
-        const lm_curve_row *row = &t->curves[s->consumed];
-        if (row->trial_id < 0 || row->trial_id >= s->n_c) continue;
-        series *c = &s->c[row->trial_id];
-        if (row->epoch == c->n + 1) LM_CALL(append(c, row->val_accuracy));
-    }
-    return LM_OK;
-}
-
 static lm_decision curve_on_report(lm_stopper *base, const lm_trials *t, const lm_report *r) {
     curve_rule *s = (curve_rule *)base;
     lm_decision d = {LM_DECIDE_CONTINUE};
     /* Out of memory taking rows in: judge nothing now (never stop on partial data). */
-    if (!t || ingest(s, t) < 0) return d;
+    if (!t || lm_curve_cache_update(&s->cc, t) < 0) return d;
+    const lm_curve *c = s->cc.c;
     int step = r->epoch, id = r->trial_id;
-    if (step < s->grace || id < 0 || id >= s->n_c || s->c[id].n < step) return d;
+    if (step < s->grace || id < 0 || id >= s->cc.n || c[id].n < step) return d;
     int T = t->v[id].epochs_target;
     if (T <= step) return d;
     int m = 0;
     double best = -INFINITY;
-    for (int j = 0; j < s->n_c; j++) {
-        if (j == id || s->c[j].n < T) continue;
+    for (int j = 0; j < s->cc.n; j++) {
+        if (j == id || c[j].n < T) continue;
         m++;
-        if (s->c[j].v[T - 1] > best) best = s->c[j].v[T - 1];
+        if (c[j].val[T - 1] > best) best = c[j].val[T - 1];
     }
     if (m < s->min_trials) return d;
     double mu, sd;
-    if (lm__curve_extrapolate(s->c[id].v, step, T, &mu, &sd) < 0) return d;
+    if (lm__curve_extrapolate(c[id].val, step, T, &mu, &sd) < 0) return d;
     double p = 0.5 * erfc((best - mu) / (sd * sqrt(2.0)));
     if (p <= s->delta) d.kind = LM_DECIDE_STOP;
     return d;
@@ -271,13 +222,13 @@ static int curve_load(lm_stopper *base, lm_state_reader *r) {
     LM_CHECK(!strcmp(kind, s->base.ops->name), LM_ECKPT,
              "checkpoint entry 'stopper/kind' is '%s', but this run's stopping rule is '%s'",
              kind, s->base.ops->name);
-    forget(s);
+    lm_curve_cache_fini(&s->cc);
     return LM_OK;
 }
 
 static void curve_destroy(lm_stopper *base) {
     curve_rule *s = (curve_rule *)base;
-    forget(s);
+    lm_curve_cache_fini(&s->cc);
     free(s);
 }
 

@@ -17,9 +17,8 @@
  * trials' curves are read from the table, whatever their status (a stopped or failed
  * trial counts at the steps it reached).
  *
- * The rule keeps, per trial, its values with prefix sums and maxima, taken in from the
- * table's curve rows as they arrive (each row once, so a report costs O(trials), not
- * O(rows)). It is a cache of the table: a checkpoint stores only the rule's kind and
+ * The rule keeps the table's curves in an lm_curve_cache (values with prefix sums and
+ * maxima, each row taken in once, so a report costs O(trials), not O(rows)), a cache: a checkpoint stores only the rule's kind and
  * options, and a loaded rule rebuilds it from the loaded table. */
 #include "lamarck/error.h"
 #include "lamarck/search.h"
@@ -51,20 +50,12 @@ static const lm_option_spec last_options[] = {
     {0},
 };
 
-/* One trial's curve: values by step (index step - 1), their prefix sums and maxima. */
-typedef struct curve {
-    double *val, *sum, *max;
-    int n, cap;
-} curve;
-
 typedef struct rule {
     lm_stopper base;        /* first, so an lm_stopper * is a rule * */
     rule_kind kind;
     int grace, min_trials;
     double quantile;
-    curve *c;               /* by trial id */
-    int n_c;
-    size_t consumed;        /* the table's curve rows taken in */
+    lm_curve_cache cc;      /* the table's curves */
     double *x;              /* scratch: the others' values at a step */
     int cap_x;
 } rule;
@@ -92,68 +83,6 @@ static int last_create(const lm_options *o, lm_stopper **out) {
     return create(RULE_LAST, &lm__last_stopper_ops, o, out);
 }
 
-static void forget(rule *s) {
-    for (int i = 0; i < s->n_c; i++) {
-        free(s->c[i].val);
-        free(s->c[i].sum);
-        free(s->c[i].max);
-    }
-    free(s->c);
-    s->c = NULL;
-    s->n_c = 0;
-    s->consumed = 0;
-}
-
-static int cover(rule *s, int n) {
-    if (n <= s->n_c) return LM_OK;
-    LM_CHECK(n <= LM__TRIALS_MAX, LM_ERANGE, "stopping rule: trial %d out of range", n - 1);
-    curve *c = realloc(s->c, (size_t)n * sizeof *c);
-    LM_CHECK_ALLOC(c);
-    memset(c + s->n_c, 0, (size_t)(n - s->n_c) * sizeof *c);
-    s->c = c;
-    s->n_c = n;
-    return LM_OK;
-}
-
-static int append(curve *c, double v) {
-    if (c->n == c->cap) {
-        LM_CHECK(c->cap < STEPS_MAX, LM_ERANGE, "stopping rule: more than %d epochs in a curve",
-                 STEPS_MAX);
-        int cap = c->cap ? 2 * c->cap : 16;
-        double *p[3] = {c->val, c->sum, c->max};
-        for (int k = 0; k < 3; k++) {
-            double *q = realloc(p[k], (size_t)cap * sizeof *q);
-            LM_CHECK_ALLOC(q);
-            p[k] = q;
-            if (k == 0) c->val = q;
-            else if (k == 1) c->sum = q;
-            else c->max = q;
-        }
-        c->cap = cap;
-    }
-    if (isnan(v)) v = 0;
-    c->val[c->n] = v;
-    c->sum[c->n] = c->n ? c->sum[c->n - 1] + v : v;
-    c->max[c->n] = c->n && c->max[c->n - 1] > v ? c->max[c->n - 1] : v;
-    c->n++;
-    return LM_OK;
-}
-
-/* Takes in the table's new curve rows. A row that is not its trial's next step (which
- * lm_trials_record never produces) is skipped. A table with fewer rows than were taken
- * in is another table: start over. */
-static int ingest(rule *s, const lm_trials *t) {
-    if (t->n_curves < s->consumed) forget(s);
-    LM_CALL(cover(s, t->n));
-    for (; s->consumed < t->n_curves; s->consumed++) {
-        const lm_curve_row *row = &t->curves[s->consumed];
-        if (row->trial_id < 0 || row->trial_id >= s->n_c) continue;
-        curve *c = &s->c[row->trial_id];
-        if (row->epoch == c->n + 1) LM_CALL(append(c, row->val_accuracy));
-    }
-    return LM_OK;
-}
-
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -172,23 +101,23 @@ static lm_decision rule_on_report(lm_stopper *base, const lm_trials *t, const lm
     rule *s = (rule *)base;
     lm_decision d = {LM_DECIDE_CONTINUE};
     /* Out of memory taking rows in: judge nothing now (never stop on partial data). */
-    if (!t || ingest(s, t) < 0) return d;
-    int step = r->epoch, id = r->trial_id;
-    if (step < s->grace || id < 0 || id >= s->n_c || s->c[id].n < step) return d;
-    if (s->cap_x < s->n_c) {
-        double *x = realloc(s->x, (size_t)s->n_c * sizeof *x);
+    if (!t || lm_curve_cache_update(&s->cc, t) < 0) return d;
+    int step = r->epoch, id = r->trial_id, n = s->cc.n;
+    if (step < s->grace || id < 0 || id >= n || s->cc.c[id].n < step) return d;
+    if (s->cap_x < n) {
+        double *x = realloc(s->x, (size_t)n * sizeof *x);
         if (!x) return d;
         s->x = x;
-        s->cap_x = s->n_c;
+        s->cap_x = n;
     }
     int m = 0;
-    for (int j = 0; j < s->n_c; j++) {
-        const curve *c = &s->c[j];
+    for (int j = 0; j < n; j++) {
+        const lm_curve *c = &s->cc.c[j];
         if (j == id || c->n < step) continue;
         s->x[m++] = s->kind == RULE_LAST ? c->val[step - 1] : c->sum[step - 1] / step;
     }
     if (m < s->min_trials) return d;
-    const curve *own = &s->c[id];
+    const lm_curve *own = &s->cc.c[id];
     double mine = s->kind == RULE_LAST ? own->val[step - 1] : own->max[step - 1];
     double bar;
     if (s->kind == RULE_MEAN) {
@@ -221,13 +150,13 @@ static int rule_load(lm_stopper *base, lm_state_reader *r) {
     LM_CHECK(!strcmp(kind, s->base.ops->name), LM_ECKPT,
              "checkpoint entry 'stopper/kind' is '%s', but this run's stopping rule is '%s'",
              kind, s->base.ops->name);
-    forget(s);
+    lm_curve_cache_fini(&s->cc);
     return LM_OK;
 }
 
 static void rule_destroy(lm_stopper *base) {
     rule *s = (rule *)base;
-    forget(s);
+    lm_curve_cache_fini(&s->cc);
     free(s->x);
     free(s);
 }
