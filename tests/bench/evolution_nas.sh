@@ -12,11 +12,22 @@ set -euo pipefail
 seeds=${1:-"1 2 3 4 5"}
 T=${2:-60}
 POP=${POP:-10}
+# SPACE=chain: a convolutional chain space instead (stem 8, 2 stages, 2-6 layers of conv,
+# separable conv, max pool or identity, kernels 3/5, widths 8-32, strides 1/2, add skips,
+# at most 100,000 parameters; 5,000 training samples, 2 epochs per model).
+SPACE=${SPACE:-mlp}
+if [ "$SPACE" = chain ]; then
+  model="{space: chain, architecture: {min_depth: 2, max_depth: 6, types: [conv, sep_conv, max_pool, identity], kernels: [3, 5], widths: [8, 16, 32], strides: [1, 2], skips: add, stages: 2, stem_filters: 8}, constraints: {max_params: 100000}}"
+  subset=5000 epochs=2
+else
+  model="{space: mlp, architecture: {min_depth: 1, max_depth: 4, widths: [8, 16, 32, 64, 128, 256, 512]}}"
+  subset=10000 epochs=3
+fi
 build=${LAMARCK_BUILD:-build}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/lamarck-evo.XXXXXX")
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_mpi_yield_when_idle=1
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), seeds $seeds, $T models per run"
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), seeds $seeds, $T models per run, $SPACE space, population $POP"
 for seed in $seeds; do
   for algo in random evolution nsga2; do
     case $algo in
@@ -26,11 +37,9 @@ for seed in $seeds; do
     esac
     cat > "$dir/$algo$seed.yaml" <<YAML
 experiment: {name: $algo, seed: $seed, output: $dir/$algo$seed, progress_interval: 60, checkpoint_interval: 0}
-data: {dataset: fashion-mnist, validation_fraction: 0.1, train_subset: 10000}
-training: {epochs: 3, batch_size: 128, lr: 0.05, momentum: 0.9, schedule: cosine}
-model:
-  space: mlp
-  architecture: {min_depth: 1, max_depth: 4, widths: [8, 16, 32, 64, 128, 256, 512]}
+data: {dataset: fashion-mnist, validation_fraction: 0.1, train_subset: $subset}
+training: {epochs: $epochs, batch_size: 128, lr: 0.05, momentum: 0.9, schedule: cosine}
+model: $model
 search: $search
 YAML
     t0=$(date +%s)

@@ -1,4 +1,4 @@
-# A run killed with SIGKILL (every rank at once) at 10 moments in a row, each time started
+# A run killed with SIGKILL (every rank at once) over 10 attempts in a row, each time started
 # again with the same command, ends with every trial exactly once and the same tables as
 # an uninterrupted run with the same seed: for random search and for Hyperband.
 source "$(dirname "$0")/lib/common.bash"
@@ -14,8 +14,9 @@ newest() {
   echo "${n:-0}"
 }
 
-# kill_loop CONFIG NAME: the reference run, then 10 killed runs and a final one (every
-# other one killed at a random moment, the others just after a checkpoint).
+# kill_loop CONFIG NAME: the reference run, then 10 killed runs and a final one (the
+# first killed at a random moment, the others within a checkpoint interval after a
+# checkpoint of their own: moments spread over the training, not over start-up).
 kill_loop() {
   local cfg=$1 name=$2 t0 ms kills=0
   t0=$(date +%s%N)
@@ -27,19 +28,20 @@ kill_loop() {
       >> "killed_$name.log" 2>&1 &
     local pid=$!
     local delay
-    if (( i % 2 )); then
-      # a random moment in the middle of what an uninterrupted run takes
+    if (( i == 1 )); then
+      # a random moment in the middle of what an uninterrupted run takes (possibly before
+      # the first checkpoint)
       delay=$(( ms * (25 + RANDOM % 50) / 100 ))
     else
-      # a random moment after the run writes its next checkpoint, so that restarts resume
-      # from checkpoints however slow the machine is today
-      local before now
-      before=$(newest "killed_$name")
-      for _ in $(seq 600); do
+      # a random moment within the checkpoint interval after this attempt's first or
+      # second new checkpoint: wherever training is, however fast the machine is today
+      local target now
+      target=$(( $(newest "killed_$name") + 1 + RANDOM % 2 ))
+      for _ in $(seq 1200); do
         now=$(newest "killed_$name")
-        [ "$now" -gt "$before" ] && break
+        [ "$now" -ge "$target" ] && break
         kill -0 $pid 2>/dev/null || break
-        sleep 0.05
+        sleep 0.025
       done
       delay=$(( RANDOM % 300 ))
     fi
@@ -67,7 +69,7 @@ space:
   lr: {type: float, low: 0.005, high: 0.05, log: true}
   width: {type: categorical, values: [256, 512]}
 YAML
-} | sed -e 's/epochs: 4, batch_size: 32/epochs: 10, batch_size: 16/' -e 's/depth: 1/depth: 2/' \
+} | sed -e 's/epochs: 4, batch_size: 32/epochs: 20, batch_size: 16/' -e 's/depth: 1/depth: 2/' \
         -e 's/progress_interval: 1}/progress_interval: 1, checkpoint_interval: 0.3}/' > random.yaml
 kill_loop random.yaml random
 
@@ -77,7 +79,7 @@ space:
   lr: {type: float, low: 0.005, high: 0.05, log: true}
   width: {type: categorical, values: [256, 512]}
 YAML
-} | sed -e 's/epochs: 4, batch_size: 32/epochs: 9, batch_size: 16/' -e 's/depth: 1/depth: 2/' \
+} | sed -e 's/epochs: 4, batch_size: 32/epochs: 9, batch_size: 8/' -e 's/depth: 1/depth: 2/' \
         -e 's/progress_interval: 1}/progress_interval: 1, checkpoint_interval: 0.3}/' > hyperband.yaml
 kill_loop hyperband.yaml hyperband
 pass "checkpoint_kill"
