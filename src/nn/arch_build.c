@@ -115,15 +115,22 @@ static int emit_node(emitter *e, const lm_arch_net *an, const int *out, int i) {
         LM_CHECK(nd->kh == nd->kw, LM_EINVAL,
                  "architecture node %d (%s): pooling kernels are square, got %d x %d", i,
                  kind_name((int)nd->kind), nd->kh, nd->kw);
-        /* Stride 0 is 1 for a node, while the engine reads it as the kernel. */
+    {
+        /* Stride 0 is 1 for a node, while the engine reads it as the kernel. "Same"
+         * pooling gives ceil(in / stride): the smallest padding that reaches it (an even
+         * kernel, 2 x 2 of stride 2 over 7 x 7, needs 1 where k/2 - 1/2 rounds to 0). */
+        int stride = nd->stride > 0 ? nd->stride : 1, in_h = an->nodes[nd->in[0]].h;
+        int need = (nd->h - 1) * stride + nd->kh - in_h;
+        int pad = need > 0 ? (need + 1) / 2 : 0;
         return push(e, nd, i,
                     (lm_layer_desc){.op = nd->kind == LM_ARCH_NODE_AVG_POOL ? LM_OP_AVGPOOL
                                                                             : LM_OP_MAXPOOL,
                                     .inputs = {in0},
                                     .n_inputs = 1,
                                     .kernel = nd->kh,
-                                    .stride = nd->stride > 0 ? nd->stride : 1,
-                                    .padding = -1});
+                                    .stride = stride,
+                                    .padding = pad});
+    }
     case LM_ARCH_NODE_IDENTITY:
         return push(e, nd, i, (lm_layer_desc){.op = LM_OP_IDENTITY, .inputs = {in0}, .n_inputs = 1});
     case LM_ARCH_NODE_ADD:
