@@ -1,6 +1,6 @@
-/* LCRankNet: a model that ranks partial learning curves (Wistuba and Pedapati, "Learning
- * to Rank Learning Curves", ICML 2020), trained on a learning-curve meta-dataset
- * (lamarck/meta.h) with lamarck's own NN engine (lm_custom_net), and the "rank"
+/* LCRankNet: a model that ranks learning curves observed up to some epoch (Wistuba and
+ * Pedapati, "Learning to Rank Learning Curves", ICML 2020), trained on a learning-curve
+ * meta-dataset (lamarck/meta.h) with lamarck's own NN engine (lm_custom_net), and the "rank"
  * early-stopping rule built on it.
  *
  *     lm_meta m;

@@ -458,8 +458,8 @@ typedef struct ctl {
     gen *g;
     lm_meta_file *file;
     journal j;
-    int *todo;          /* pair indices, most expensive first */
-    int n_todo, next;
+    int *queue;         /* pair indices, most expensive first */
+    int n_queued, next;
     int total, done;    /* pairs of this part; done of them */
     int done_here;      /* trained by this run */
     double t0, last_progress;
@@ -538,9 +538,9 @@ static int controller_prepare(ctl *c, const lm_metagen_options *o, const char *o
     h.params = calloc((size_t)g->K, sizeof *h.params);
     h.flops = calloc((size_t)g->K, sizeof *h.flops);
     cost = calloc((size_t)g->D * (size_t)g->K, sizeof *cost);
-    c->todo = calloc((size_t)g->D * (size_t)g->K, sizeof *c->todo);
+    c->queue = calloc((size_t)g->D * (size_t)g->K, sizeof *c->queue);
     if (!h.dataset_names || !h.descriptors || !h.genome || !h.encoding || !h.params ||
-        !h.flops || !cost || !c->todo) {
+        !h.flops || !cost || !c->queue) {
         rc = lm_error_set(__FILE__, __LINE__, __func__, LM_ENOMEM, "out of memory");
         goto out;
     }
@@ -557,9 +557,9 @@ static int controller_prepare(ctl *c, const lm_metagen_options *o, const char *o
         if (fh->done[p])
             c->done++;
         else
-            c->todo[c->n_todo++] = p;
+            c->queue[c->n_queued++] = p;
     }
-    rc = sort_by_cost(c->todo, c->n_todo, cost);
+    rc = sort_by_cost(c->queue, c->n_queued, cost);
 out:
     free(h.dataset_names);
     free(h.descriptors);
@@ -585,12 +585,12 @@ static int serve_inline(ctl *c) {
     float *curves = malloc(n * sizeof *curves);
     LM_CHECK_ALLOC(curves);
     int rc = LM_OK;
-    while (rc == LM_OK && c->next < c->n_todo) {
+    while (rc == LM_OK && c->next < c->n_queued) {
         if (stopped(c)) {
             rc = LM_EINTR;
             break;
         }
-        int p = c->todo[c->next++];
+        int p = c->queue[c->next++];
         rc = train_pair(c->g, p / c->g->K, p % c->g->K, curves);
         if (rc == LM_OK) rc = record(c, p, curves);
         progress(c, 0);
@@ -624,7 +624,7 @@ static int serve_workers(ctl *c, int size) {
         }
         if (!stopping && stopped(c)) stopping = 1;
         int32_t next = -1;
-        if (!stopping && c->next < c->n_todo) next = c->todo[c->next++];
+        if (!stopping && c->next < c->n_queued) next = c->queue[c->next++];
         MPI_Send(&next, 1, MPI_INT32_T, st.MPI_SOURCE, TAG_WORK, MPI_COMM_WORLD);
         if (next < 0) active--;
     }
@@ -729,7 +729,7 @@ int lm_exec_metadata_generate(const lm_metagen_options *o) {
     if (rank == 0) {
         lm_log_info("metadata: %d datasets x %d architectures x %d epochs into %s: %d/%d pairs "
                     "of this part done, %d to train on %d rank%s",
-                    g.D, g.K, g.E, out, c.done, c.total, c.n_todo, size > 1 ? size - 1 : 1,
+                    g.D, g.K, g.E, out, c.done, c.total, c.n_queued, size > 1 ? size - 1 : 1,
                     size > 2 ? "s" : "");
         rc = size == 1 ? serve_inline(&c) : serve_workers(&c, size);
         progress(&c, 1);
@@ -757,7 +757,7 @@ int lm_exec_metadata_generate(const lm_metagen_options *o) {
 done:
     lm_meta_close(&c.file);
     if (c.j.f) fclose(c.j.f);
-    free(c.todo);
+    free(c.queue);
     gen_fini(&g);
     return rc;
 }
