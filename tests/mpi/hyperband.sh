@@ -34,11 +34,19 @@ PYEOF
 moved=$(h5 $r 'f.attrs["snapshot_transfers"]'); local=$(h5 $r 'f.attrs["snapshot_local"]')
 echo "kept states: $moved sent between workers, $local resumed in place"
 [ $((moved + local)) = 5 ] || fail "resumes $moved + $local, expected 5"
-[ "$moved" -ge 1 ] || fail "no kept state moved between workers"
 [ "$(grep -c 'snapshot [0-9a-f]* verified' log.txt)" = 5 ] || fail "not every resumed state was verified"
 "$PY" "$LAMARCK_SOURCE_DIR/analysis/plot_hyperband.py" "$r" -o brackets.png > /dev/null || fail "plot"
 [ -s brackets.png ] || fail "no plot"
 run_mpi 4 run hb.yaml --output again 2> /dev/null || fail "second run"
 res=$(same_tables $r again/results.h5)
 [ "$res" = same ] || fail "same seed, different tables: $res"
+# Whether a promoted trial finds its holder busy depends on timing: on a fast machine every
+# resume may happen in place, so the transfer is looked for over up to three runs.
+moved=$((moved + $(h5 again/results.h5 'f.attrs["snapshot_transfers"]')))
+if [ "$moved" -lt 1 ]; then
+  LAMARCK_LOG=debug run_mpi 4 run hb.yaml --output third 2> log3.txt || fail "third run"
+  moved=$(h5 third/results.h5 'f.attrs["snapshot_transfers"]')
+  [ "$(grep -c 'snapshot [0-9a-f]* verified' log3.txt)" = 5 ] || fail "not every resumed state was verified (third run)"
+fi
+[ "$moved" -ge 1 ] || fail "no kept state moved between workers in three runs"
 pass "hyperband"
