@@ -4,8 +4,13 @@
  * Variation is real-coded in the genome's unit cube: crowded-comparison binary
  * tournaments, simulated binary crossover (SBX) and polynomial mutation, both with
  * distribution index 20 and mutation probability 1/n by default (the paper's
- * settings). A genome without a real coding falls back to its own crossover and
- * mutation.
+ * settings). A genome without a real coding, or with architecture genes (model.space),
+ * is varied by its own operators instead: the family's crossover (layer slots, cell
+ * blocks, stages) and one named mutation (add a layer, change an operation, ...), as
+ * aging evolution does. SBX on a positional integer genome means nothing (a small step
+ * in a layer-type gene rounds back to the parent, or turns a convolution into a pool),
+ * and Deb et al. leave the variation to the representation; the selection and the
+ * replacement stay as the paper has them.
  *
  * Two modes:
  *  - generational: N random trials form generation 0; each next generation is N
@@ -174,6 +179,7 @@ typedef struct nsga2 {
     lm_searcher base;        /* first, so an lm_searcher * is an nsga2 * */
     lm_search_params p;
     lm__genome g;
+    int real_coded;          /* SBX and polynomial mutation (else the genome's own) */
     int N, mode, m, snapshot_every;
     lm__metric obj[N_OBJ_OPTS];
     lm_moo_sense sense[N_OBJ_OPTS];
@@ -242,6 +248,7 @@ static int nsga2_create(const lm_search_params *p, lm_searcher **out) {
     s->base.ops = &lm__nsga2_ops;
     s->p = *p;
     lm__genome_hp(p->space, &s->g);
+    s->real_coded = s->g.ops->encode && !lm_space_arch(p->space, NULL, NULL);
     s->N = (int)lm_options_get(o, nsga2_options, "population");
     s->mode = (int)lm_options_get(o, nsga2_options, "mode");
     s->snapshot_every = (int)lm_options_get(o, nsga2_options, "snapshot_every");
@@ -355,7 +362,7 @@ static int breed(nsga2 *s, const lm_trials *t, int n) {
         rc = lm_error_set(__FILE__, __LINE__, __func__, LM_ENOMEM, "out of memory breeding");
         goto out;
     }
-    if (s->g.ops->encode) {
+    if (s->real_coded) {
         for (int i = 0; i < np; i++)
             s->g.ops->encode(s->g.ctx, &s->rng, s->g.ops->of_trial(s->g.ctx, t, s->pop[i]),
                              x + (size_t)i * nv);
@@ -367,7 +374,7 @@ static int breed(nsga2 *s, const lm_trials *t, int n) {
             s->g.ops->decode(s->g.ctx, x, row);
         }
     } else {
-        /* No real coding: the genome's own crossover and mutation. */
+        /* The genome's own crossover and mutation (see the top of the file). */
         for (int c = 0; c < n; c++) {
             int a = lm__crowded_tournament(&s->rng, np, s->front, s->dist);
             int b = lm__crowded_tournament(&s->rng, np, s->front, s->dist);

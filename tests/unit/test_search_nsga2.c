@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "lamarck/arch.h"
 #include "lamarck/error.h"
 #include "lamarck/moo.h"
 #include "lamarck/search.h"
@@ -579,6 +580,78 @@ static void test_nsga2_options(void **state) {
     lm_space_destroy(&sp);
 }
 
+/* The architecture genes of trial hp as a genome, and its canonical hash. */
+static uint64_t arch_hash_of(const lm_space *sp, const double *hp) {
+    int first, n;
+    const lm_arch_space *as = lm_space_arch(sp, &first, &n);
+    int32_t g[LM_HP_MAX];
+    for (int i = 0; i < n; i++) g[i] = (int32_t)hp[first + i];
+    lm_arch_net net = {0};
+    assert_int_equal(lm_arch_decode(as, g, (size_t)n, &net), LM_OK);
+    lm_arch_net_fini(&net);
+    uint64_t h = 0;
+    assert_int_equal(lm_arch_hash(as, g, (size_t)n, &h), LM_OK);
+    return h;
+}
+
+/* Over an architecture space, children come from the family's operators (one named
+ * mutation each), not from SBX and polynomial mutation on the integer genes, which
+ * leave most children identical to their parent: every child decodes to a network and
+ * nearly every one differs from its parent. */
+static void test_nsga2_arch_variation(void **state) {
+    (void)state;
+    lm_space *sp;
+    assert_int_equal(lm_space_create(&sp), LM_OK);
+    lm_arch_space as;
+    lm_arch_space_default(&as, LM_ARCH_CHAIN);
+    assert_int_equal(lm_space_add_arch(sp, &as), LM_OK);
+    assert_int_equal(lm_space_arch_set_shape(sp, 1, 8, 8, 10), LM_OK);
+    const int N = 8, n = 120;
+    const char *opt[] = {"population", NULL, "mode", "steady", "crossover_prob", NULL, NULL};
+    double num[] = {N, 0, 0};
+    lm_searcher *s = nsga2_or_fail(sp, 11, n, opt, num);
+    lm_trials t;
+    assert_int_equal(lm_trials_init(&t, lm_space_size(sp)), LM_OK);
+    int children = 0, changed = 0;
+    for (int round = 0;; round++) {
+        lm_job j;
+        if (lm_searcher_next_job(s, &t, &j) != LM_OK) fail_msg("next_job: %s", lm_error_message());
+        if (j.kind == LM_JOB_DONE) break;
+        assert_int_equal(j.kind, LM_JOB_NEW);
+        lm_trial *tr = lm_trials_get(&t, j.trial_id);
+        tr->status = LM_TRIAL_RUNNING;
+        tr->worker = 1;
+        uint64_t h = arch_hash_of(sp, tr->hp);
+        if (tr->parent[0] >= 0) {
+            assert_int_equal(tr->parent[1], -1);
+            children++;
+            changed += h != arch_hash_of(sp, t.v[tr->parent[0]].hp);
+        }
+        /* Objectives that depend on the network only: a fixed pseudo-random trade-off. */
+        for (int e = 1; e <= j.epochs; e++) {
+            lm_report r;
+            memset(&r, 0, sizeof r);
+            r.trial_id = tr->id;
+            r.epoch = e;
+            r.val_accuracy = 0.5 + (double)(h % 1000) / 2000;
+            r.val_loss = 1 - r.val_accuracy;
+            r.seconds = 0.1;
+            r.params = 1000 + (int64_t)((h >> 20) % 100000);
+            r.flops = 2.0 * (double)r.params;
+            assert_int_equal(lm_trials_record(&t, &r, round), LM_OK);
+            assert_int_equal(lm_searcher_on_report(s, &t, &r).kind, LM_DECIDE_CONTINUE);
+        }
+        assert_int_equal(tr->status, LM_TRIAL_DONE);
+        lm_searcher_on_end(s, &t, tr->id);
+    }
+    assert_int_equal(t.n, n);
+    assert_int_equal(children, n - N);
+    assert_true(changed >= children * 9 / 10);
+    lm_searcher_destroy(&s);
+    lm_trials_fini(&t);
+    lm_space_destroy(&sp);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sbx),
@@ -587,6 +660,7 @@ int main(void) {
         cmocka_unit_test(test_zdt),
         cmocka_unit_test(test_nsga2_generational),
         cmocka_unit_test(test_nsga2_steady),
+        cmocka_unit_test(test_nsga2_arch_variation),
         cmocka_unit_test(test_nsga2_resume),
         cmocka_unit_test(test_nsga2_options),
     };
