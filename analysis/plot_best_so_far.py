@@ -7,6 +7,12 @@ more runs on one axis (e.g. random search, Hyperband and ASHA on the same space)
 
 Epochs are counted in the order they were trained (the /curves rows sorted by their
 time t), every epoch of every trial counted once, so the x axis is the compute spent.
+The y axis counts the results the searcher was given (--values reports, the default):
+the end of every rung a trial trained for (each /promotions row's epoch) and the last
+epoch of every trial, as in Hyperband's Algorithm 1, which returns the configuration
+with the smallest intermediate loss seen (Li et al., JMLR 2017). --values epochs counts
+every epoch's validation accuracy instead: the maximum over thousands of noisy readings
+no searcher acted on, which favours whoever trains most epochs near the top.
 A dashed line marks the first run's final best; --csv also writes the curves as columns.
 """
 import argparse
@@ -21,15 +27,33 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 
-def best_so_far(path):
+def reported(trial, epoch, promoted):
+    """Mask of the /curves rows the searcher received as results: each trial's last epoch
+    and every epoch at which it was promoted (a rung's end)."""
+    last = {}
+    for tr, ep in zip(trial, epoch):
+        last[tr] = max(ep, last.get(tr, ep))
+    return np.array([ep == last[tr] or (tr, ep) in promoted for tr, ep in zip(trial, epoch)],
+                    dtype=bool)
+
+
+def best_so_far(path, values="reports"):
+    """Best validation accuracy so far after each epoch trained, in training order."""
     with h5py.File(path, "r") as f:
         if "curves" not in f or "val_accuracy" not in f["curves"]:
             sys.exit(f"{path}: no /curves/val_accuracy: not a lamarck results file")
         curves = f["curves"]
         order = np.argsort(curves["t"][()], kind="stable")
         acc = np.nan_to_num(curves["val_accuracy"][()][order], nan=0.0)
+        trial = curves["trial"][()][order]
+        epoch = curves["epoch"][()][order]
+        promoted = set()
+        if "promotions" in f and "trial" in f["promotions"]:
+            promoted = set(zip(f["promotions/trial"][()].tolist(), f["promotions/epoch"][()].tolist()))
     if len(acc) == 0:
         sys.exit(f"{path}: no epoch recorded yet")
+    if values == "reports":
+        acc = np.where(reported(trial.tolist(), epoch.tolist(), promoted), acc, 0.0)
     return np.maximum.accumulate(acc)
 
 
@@ -39,11 +63,13 @@ def main():
     ap.add_argument("--label", action="append", help="one per file (default: the run's folder)")
     ap.add_argument("-o", "--output", default="best_so_far.png")
     ap.add_argument("--csv", help="also write epoch,<label>... columns here")
+    ap.add_argument("--values", choices=("reports", "epochs"), default="reports",
+                    help="results the searcher received (default) or every epoch's reading")
     a = ap.parse_args()
     labels = a.label or [os.path.basename(os.path.dirname(os.path.abspath(p))) for p in a.results]
     if len(labels) != len(a.results):
         sys.exit(f"{len(labels)} labels for {len(a.results)} files")
-    curves = [best_so_far(p) for p in a.results]
+    curves = [best_so_far(p, a.values) for p in a.results]
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for label, c in zip(labels, curves):
@@ -52,11 +78,12 @@ def main():
     ax.axhline(target, color="grey", ls="--", lw=0.8)
     n0 = len(curves[0])
     ax.axvline(n0 / 3, color="grey", ls=":", lw=0.8)
-    ax.text(n0 / 3, ax.get_ylim()[0], " 1/3 of the first run's epochs", fontsize=8, va="bottom")
     lo = min(np.percentile(c, 10) for c in curves)
     ax.set_ylim(max(lo, 0), min(1.0, max(c[-1] for c in curves) + 0.01))
+    ax.text(n0 / 3, ax.get_ylim()[0], " 1/3 of the first run's epochs", fontsize=8, va="bottom")
     ax.set_xlabel("epochs trained (all trials)")
-    ax.set_ylabel("best validation accuracy so far")
+    ax.set_ylabel("best validation accuracy so far"
+                  + (" (reported results)" if a.values == "reports" else " (any epoch)"))
     ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
     fig.tight_layout()

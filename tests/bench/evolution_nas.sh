@@ -7,6 +7,7 @@
 #     hypervolume of each run's front of (validation error, normalized log parameters:
 #     (log p - log p_lo) / (log p_hi - log p_lo) with p_lo, p_hi 0.9 x the smallest and
 #     1.1 x the largest count either run trained) with reference point (1, 1).
+# EVO_KEEP=DIR keeps every run's results.h5 there (random1.h5, nsga21.h5, ...: algorithm and seed).
 # Run from the source tree after setup: bash tests/bench/evolution_nas.sh [SEEDS] [T]
 set -euo pipefail
 seeds=${1:-"1 2 3 4 5"}
@@ -78,13 +79,22 @@ for s in seeds:
     rows.append((s, rb, eb, rt[ra.argmax()], et[ea.argmax()], hr, hn, len(front(1 - ra, rp)), len(front(1 - na, np_))))
     # does NSGA-II's front dominate random's? every random front point weakly dominated
     fr, fn = front(1 - ra, rp), front(1 - na, np_)
-    dom = sum(any(p2 <= p and e2 <= e for p2, e2 in fn) for p, e in fr)
+    covered = [any(p2 <= p and e2 <= e for p2, e2 in fn) for p, e in fr]
+    dom = sum(covered)
+    missed = ", ".join(f"({p:.0f} params, {1 - e:.4f})" for (p, e), c in zip(fr, covered) if not c)
     print(f"seed {s}: best val accuracy random {rb:.4f} (test {rt[ra.argmax()]:.4f}), evolution {eb:.4f} "
           f"(test {et[ea.argmax()]:.4f}); hypervolume random {hr:.4f}, nsga2 {hn:.4f} "
-          f"(params {np.exp(lo):.0f}..{np.exp(hi):.0f}, log scale); nsga2's front covers {dom}/{len(fr)} of random's front points")
+          f"(params {np.exp(lo):.0f}..{np.exp(hi):.0f}, log scale); nsga2's front covers {dom}/{len(fr)} of random's front points"
+          + (f" (not: {missed})" if missed else ""))
 r = np.array([row[1] for row in rows]); e = np.array([row[2] for row in rows])
 print(f"median best val accuracy: random {np.median(r):.4f}, evolution {np.median(e):.4f}; evolution better in {wins}/{len(seeds)} seeds")
 hw = sum(row[6] > row[5] for row in rows)
 print(f"median hypervolume: random {np.median([row[5] for row in rows]):.4f}, nsga2 {np.median([row[6] for row in rows]):.4f}; nsga2 larger in {hw}/{len(seeds)} seeds")
 PYEOF
+if [ -n "${EVO_KEEP:-}" ]; then
+  mkdir -p "$EVO_KEEP"
+  for seed in $seeds; do
+    for algo in random evolution nsga2; do cp "$dir/$algo$seed/results.h5" "$EVO_KEEP/$algo$seed.h5"; done
+  done
+fi
 rm -rf "$dir"
