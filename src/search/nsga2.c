@@ -23,7 +23,8 @@
  *    never waits, which suits a cluster with trials of uneven length.
  *
  * Objectives come from options objective1..3 (val_accuracy, params, flops, latency or
- * none) with direction1..3 (max or min). A failed trial has NaN objectives: worse than
+ * none) with direction1..3 (max or min); the counts enter the crowding distance on a
+ * log scale unless log_scale is off (see objectives()). A failed trial has NaN objectives: worse than
  * any trial with numbers (moo.h). Population snapshots (front, crowding) go to the
  * trial table at every generation (generational) or every snapshot_every ended trials
  * (steady), and once at the end: its front-0 rows are the final first front.
@@ -170,6 +171,8 @@ static const lm_option_spec nsga2_options[] = {
     {"eta_m", LM_OPT_REAL, 20, 0, 1000, NULL, "polynomial mutation distribution index"},
     {"mutation_prob", LM_OPT_REAL, 0, 0, 1, NULL,
      "per-hyperparameter mutation probability; 0: 1 / number of hyperparameters"},
+    {"log_scale", LM_OPT_BOOL, 1, 0, 1, NULL,
+     "crowding distance measures params, flops and latency on a log scale"},
     {"snapshot_every", LM_OPT_INT, 0, 0, 1e9, NULL,
      "steady mode: ended trials between population snapshots; 0: the population size"},
     {0},
@@ -180,6 +183,7 @@ typedef struct nsga2 {
     lm_search_params p;
     lm__genome g;
     int real_coded;          /* SBX and polynomial mutation (else the genome's own) */
+    int log_scale;           /* counts on a log scale (objectives) */
     int N, mode, m, snapshot_every;
     lm__metric obj[N_OBJ_OPTS];
     lm_moo_sense sense[N_OBJ_OPTS];
@@ -251,6 +255,7 @@ static int nsga2_create(const lm_search_params *p, lm_searcher **out) {
     s->real_coded = s->g.ops->encode && !lm_space_arch(p->space, NULL, NULL);
     s->N = (int)lm_options_get(o, nsga2_options, "population");
     s->mode = (int)lm_options_get(o, nsga2_options, "mode");
+    s->log_scale = (int)lm_options_get(o, nsga2_options, "log_scale");
     s->snapshot_every = (int)lm_options_get(o, nsga2_options, "snapshot_every");
     if (s->snapshot_every == 0) s->snapshot_every = s->N;
     s->var.p_cross = lm_options_get(o, nsga2_options, "crossover_prob");
@@ -291,11 +296,19 @@ fail:
     return rc;
 }
 
-/* The objectives (rows of m) of the trials ids[0..n). */
+/* The objectives (rows of m) of the trials ids[0..n). Counts (params, FLOPs, latency)
+ * go through a log (of at least 1e-12) when log_scale is on: a monotone map, so dominance and the fronts
+ * are the same, but the crowding distance (which divides each objective by its range)
+ * then spreads the population evenly over orders of magnitude. On a linear scale a
+ * front from 200 to 70,000 parameters keeps its few large networks apart and gives
+ * every network under 2,000 parameters together less room than one large one. */
 static void objectives(const nsga2 *s, const lm_trials *t, const int *ids, int n, double *f) {
     for (int i = 0; i < n; i++)
-        for (int k = 0; k < s->m; k++)
-            f[(size_t)i * s->m + k] = lm__trial_metric(&t->v[ids[i]], s->obj[k]);
+        for (int k = 0; k < s->m; k++) {
+            double v = lm__trial_metric(&t->v[ids[i]], s->obj[k]);
+            if (s->log_scale && s->obj[k] != LM__METRIC_VAL_ACCURACY && v >= 0) v = log(fmax(v, 1e-12));
+            f[(size_t)i * s->m + k] = v;
+        }
 }
 
 static int snapshot(nsga2 *s, lm_trials *t, int event) {

@@ -652,6 +652,64 @@ static void test_nsga2_arch_variation(void **state) {
     lm_space_destroy(&sp);
 }
 
+/* The crowding distances each generation's snapshot records are lm_moo_select's over
+ * the previous population and the generation's children, with params on a log scale
+ * (log_scale, the default) or a linear one; the two scales give different distances
+ * on these params (2,560 to 655,360), so the check tells them apart. */
+static void crowding_scale_case(int log_scale, int *differs) {
+    lm_space *sp = make_space();
+    const int N = 8, n = 48;
+    const char *opt[] = {"population", NULL, "log_scale", log_scale ? "true" : "false", NULL};
+    double num[] = {N, 0};
+    lm_searcher *s = nsga2_or_fail(sp, 7, n, opt, num);
+    lm_trials t;
+    assert_int_equal(lm_trials_init(&t, lm_space_size(sp)), LM_OK);
+    fake f;
+    fake_init(&f, 3, 13);
+    assert_true(fake_run(s, &t, &f, 100000));
+    lm_moo_sense sense[] = {LM_MOO_MAX, LM_MOO_MIN};
+    for (int g = 1; g < n / N; g++) {
+        size_t pb, pe, b, e;
+        snapshot_rows(&t, g - 1, &pb, &pe);
+        snapshot_rows(&t, g, &b, &e);
+        int ids[64], nr = 0;
+        for (size_t k = pb; k < pe; k++) ids[nr++] = t.pop[k].trial_id;
+        for (int i = 0; i < t.n; i++)
+            if (t.v[i].generation == g) ids[nr++] = i;
+        assert_true(nr <= 64 && (int)(e - b) == N);
+        double fl[2 * 64], fg[2 * 64], dl[64], dg[64];
+        int cl[64], cg[64], fr[64];
+        for (int i = 0; i < nr; i++) {
+            const lm_trial *tr = &t.v[ids[i]];
+            int done = tr->status == LM_TRIAL_DONE;
+            fl[2 * i] = fg[2 * i] = done ? tr->best_val_accuracy : NAN;
+            fl[2 * i + 1] = done ? (double)tr->params : NAN;
+            fg[2 * i + 1] = done ? log((double)tr->params) : NAN;
+        }
+        assert_int_equal(lm_moo_select(fl, nr, 2, sense, N, cl, fr, dl), LM_OK);
+        assert_int_equal(lm_moo_select(fg, nr, 2, sense, N, cg, fr, dg), LM_OK);
+        const int *chosen = log_scale ? cg : cl;
+        const double *dist = log_scale ? dg : dl;
+        for (int i = 0; i < N; i++) {
+            assert_int_equal(t.pop[b + i].trial_id, ids[chosen[i]]);
+            double want = dist[chosen[i]], got = t.pop[b + i].crowding;
+            assert_true(isinf(want) ? isinf(got) : fabs(got - want) <= 1e-12 * fabs(want));
+            if (cl[i] != cg[i] || dl[cl[i]] != dg[cg[i]]) *differs = 1;
+        }
+    }
+    lm_searcher_destroy(&s);
+    lm_trials_fini(&t);
+    lm_space_destroy(&sp);
+}
+
+static void test_nsga2_crowding_scale(void **state) {
+    (void)state;
+    int differs = 0;
+    crowding_scale_case(1, &differs);
+    crowding_scale_case(0, &differs);
+    assert_true(differs);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sbx),
@@ -661,6 +719,7 @@ int main(void) {
         cmocka_unit_test(test_nsga2_generational),
         cmocka_unit_test(test_nsga2_steady),
         cmocka_unit_test(test_nsga2_arch_variation),
+        cmocka_unit_test(test_nsga2_crowding_scale),
         cmocka_unit_test(test_nsga2_resume),
         cmocka_unit_test(test_nsga2_options),
     };
