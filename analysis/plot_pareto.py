@@ -5,12 +5,14 @@ population snapshot ringed when the run kept one (nsga2).
 
     analysis/plot_pareto.py runs/nsga2/results.h5 -o pareto.png
     analysis/plot_pareto.py results.h5 --x latency --y best_val_accuracy
+    analysis/plot_pareto.py nsga2/results.h5 --against random/results.h5 -o fronts.png
 
 Metrics are /trials columns: best_val_accuracy, final_val_accuracy, test_accuracy
 (maximized) and params, flops, latency, train_seconds (minimized); --x defaults to
 params (log scale), --y to best_val_accuracy. The front is /pareto/trial when the file
 has it and the metrics are its (best_val_accuracy and params, or nsga2's configured
-objectives); otherwise it is computed here for the two metrics shown.
+objectives); otherwise it is computed here for the two metrics shown. --against draws
+a second run's trials and front (computed here) on the same axes, e.g. random search's.
 """
 import argparse
 import sys
@@ -76,6 +78,9 @@ def main():
                     help="metric on the y axis")
     ap.add_argument("--linear-x", action="store_true", help="linear x axis (default: log for "
                     "params, flops, latency)")
+    ap.add_argument("--against", help="a second results.h5 whose trials and front to draw too")
+    ap.add_argument("--label", default="this run", help="legend name of the first run")
+    ap.add_argument("--against-label", default="other run", help="legend name of the second")
     a = ap.parse_args()
     x, y, status, pareto, source, last = load(a.results, a.x, a.y)
 
@@ -83,6 +88,19 @@ def main():
     ok = finished & np.isfinite(x) & np.isfinite(y) & ((x > 0) | (a.x in MAXIMIZE))
     idx = np.flatnonzero(ok)
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    if a.against:
+        ox, oy, ostatus, _, _, _ = load(a.against, a.x, a.y)
+        ook = (np.array([s in ("done", "stopped") for s in ostatus]) & np.isfinite(ox) &
+               np.isfinite(oy) & ((ox > 0) | (a.x in MAXIMIZE)))
+        oidx = np.flatnonzero(ook)
+        if oidx.size:
+            of = oidx[front_of(ox[oidx], oy[oidx], a.x in MAXIMIZE, a.y in MAXIMIZE)]
+            o = np.argsort(ox[of])
+            ax.scatter(ox[oidx], oy[oidx], s=12, color="tab:blue", alpha=0.35, marker="x",
+                       label=f"{a.against_label}: {oidx.size} trials")
+            ax.scatter(ox[of], oy[of], s=26, color="tab:blue", zorder=3,
+                       label=f"{a.against_label}: Pareto front")
+            ax.step(ox[of][o], oy[of][o], where="post", color="tab:blue", lw=1, zorder=2)
     if idx.size == 0:
         ax.text(0.5, 0.5, f"no finished trial with {a.x} and {a.y}", ha="center", va="center",
                 transform=ax.transAxes)
@@ -96,12 +114,15 @@ def main():
         else:
             front = idx[front_of(x[idx], y[idx], a.x in MAXIMIZE, a.y in MAXIMIZE)]
             label = "Pareto front (these two metrics)"
-        ax.scatter(x[idx], y[idx], s=14, color="tab:gray", alpha=0.6, label=f"{idx.size} trials")
+        who = f"{a.label}: " if a.against else ""
+        label = who + label
+        ax.scatter(x[idx], y[idx], s=14, color="tab:gray", alpha=0.6,
+                   label=f"{who}{idx.size} trials")
         if last is not None:
             m = np.array([i for i in last if 0 <= i < len(x) and ok[i]], dtype=int)
             if m.size:
                 ax.scatter(x[m], y[m], s=60, facecolors="none", edgecolors="tab:green",
-                           label="last population")
+                           label=f"{who}last population")
         if front.size:
             o = np.argsort(x[front])
             ax.scatter(x[front], y[front], s=30, color="tab:red", zorder=3, label=label)
