@@ -58,6 +58,21 @@ def main():
         m = float(np.median(fracs[al]))
         print(f"median over {len(runs)} seeds, {al}: "
               + (f"{m:.2f} of random search's epochs" if np.isfinite(m) else "never"))
+    # Smaller budgets from the same runs: random search stopped after a share of its
+    # epochs is a random search with that budget (its trials are independent draws).
+    print("random search stopped at a share of its epochs (median over seeds of the "
+          "fraction of that budget Hyperband and ASHA need):")
+    for share in (0.5, 0.75, 1.0):
+        med = {}
+        for al in ALGOS[1:]:
+            fr = []
+            for r in runs:
+                budget = int(round(share * len(r["random"])))
+                spent = reach(r[al], r["random"][budget - 1])
+                fr.append(spent / budget if spent else np.inf)
+            med[al] = float(np.median(fr))
+        print(f"  {share:.2f}: " + ", ".join(
+            f"{al} {med[al]:.2f}" if np.isfinite(med[al]) else f"{al} never" for al in med))
     n = max(len(c) for r in runs for c in r.values())
     mean = {al: np.mean([extend(r[al], n) for r in runs], axis=0) for al in ALGOS}
     budget = int(round(np.mean([len(r["random"]) for r in runs])))
