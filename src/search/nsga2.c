@@ -23,9 +23,9 @@
  *    never waits, which suits a cluster with trials of uneven length.
  *
  * Objectives come from options objective1..3 (val_accuracy, params, flops, latency or
- * none) with direction1..3 (max or min); the counts enter the crowding distance on a
- * log scale unless log_scale is off (see objectives()). A failed trial has NaN objectives: worse than
- * any trial with numbers (moo.h). Population snapshots (front, crowding) go to the
+ * none) with direction1..3 (max or min); with log_scale the counts enter the crowding
+ * distance on a log scale (see objectives()); off by default, as in the paper. A failed
+ * trial has NaN objectives: worse than any trial with numbers (moo.h). Population snapshots (front, crowding) go to the
  * trial table at every generation (generational) or every snapshot_every ended trials
  * (steady), and once at the end: its front-0 rows are the final first front.
  *
@@ -171,7 +171,7 @@ static const lm_option_spec nsga2_options[] = {
     {"eta_m", LM_OPT_REAL, 20, 0, 1000, NULL, "polynomial mutation distribution index"},
     {"mutation_prob", LM_OPT_REAL, 0, 0, 1, NULL,
      "per-hyperparameter mutation probability; 0: 1 / number of hyperparameters"},
-    {"log_scale", LM_OPT_BOOL, 1, 0, 1, NULL,
+    {"log_scale", LM_OPT_BOOL, 0, 0, 1, NULL,
      "crowding distance measures params, flops and latency on a log scale"},
     {"snapshot_every", LM_OPT_INT, 0, 0, 1e9, NULL,
      "steady mode: ended trials between population snapshots; 0: the population size"},
@@ -296,17 +296,18 @@ fail:
     return rc;
 }
 
-/* The objectives (rows of m) of the trials ids[0..n). Counts (params, FLOPs, latency)
- * go through a log (of at least 1e-12) when log_scale is on: a monotone map, so dominance and the fronts
- * are the same, but the crowding distance (which divides each objective by its range)
- * then spreads the population evenly over orders of magnitude. On a linear scale a
+/* The objectives (rows of m) of the trials ids[0..n). With log_scale, counts (params,
+ * FLOPs, latency; at least 1e-12) go through a log: a monotone map, so dominance and
+ * the fronts stay the same, but the crowding distance (each objective divided by its
+ * range) then spreads the population over orders of magnitude. On a linear scale a
  * front from 200 to 70,000 parameters keeps its few large networks apart and gives
  * every network under 2,000 parameters together less room than one large one. */
 static void objectives(const nsga2 *s, const lm_trials *t, const int *ids, int n, double *f) {
     for (int i = 0; i < n; i++)
         for (int k = 0; k < s->m; k++) {
             double v = lm__trial_metric(&t->v[ids[i]], s->obj[k]);
-            if (s->log_scale && s->obj[k] != LM__METRIC_VAL_ACCURACY && v >= 0) v = log(fmax(v, 1e-12));
+            if (s->log_scale && s->obj[k] != LM__METRIC_VAL_ACCURACY && v >= 0)
+                v = log(fmax(v, 1e-12));
             f[(size_t)i * s->m + k] = v;
         }
 }
