@@ -25,9 +25,10 @@
  * Objectives come from options objective1..3 (val_accuracy, params, flops, latency or
  * none) with direction1..3 (max or min); with log_scale the counts enter the crowding
  * distance on a log scale (see objectives()); off by default, as in the paper. A failed
- * trial has NaN objectives: worse than any trial with numbers (moo.h). Population snapshots (front, crowding) go to the
- * trial table at every generation (generational) or every snapshot_every ended trials
- * (steady), and once at the end: its front-0 rows are the final first front.
+ * trial has NaN objectives: worse than any trial with numbers (moo.h). Population
+ * snapshots (front, crowding) go to the trial table at every generation (generational)
+ * or every snapshot_every ended trials (steady), and once at the end: its front-0 rows
+ * are the final first front.
  *
  * Randomness: sampled points from (seed, trial id, LM_STREAM_SAMPLE) as in random
  * search, every other draw from the searcher's stream (seed, 0, LM_STREAM_SEARCH),
