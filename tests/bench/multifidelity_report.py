@@ -98,7 +98,8 @@ def main():
         ax.text(budget / 3, ax.get_ylim()[0], " 1/3 of random search's epochs", fontsize=8,
                 va="bottom")
         ax.set_xlabel("epochs trained (all trials)")
-        ax.set_ylabel(f"best validation accuracy so far, mean of {len(runs)} seeds")
+        what = "rung and trial ends" if a.values == "reports" else "any epoch"
+        ax.set_ylabel(f"best validation accuracy so far ({what}),\nmean of {len(runs)} seeds")
         ax.legend(loc="lower right")
         ax.grid(alpha=0.3)
         fig.tight_layout()
