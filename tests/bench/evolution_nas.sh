@@ -7,6 +7,8 @@
 #     hypervolume of each run's front of (validation error, normalized log parameters:
 #     (log p - log p_lo) / (log p_hi - log p_lo) with p_lo, p_hi 0.9 x the smallest and
 #     1.1 x the largest count either run trained) with reference point (1, 1).
+#     Also Zitzler's coverage C both ways and the additive epsilon indicator on
+#     accuracy both ways (0 for a front that weakly dominates the other).
 # EVO_KEEP=DIR keeps every run's results.h5 there (random1.h5, nsga21.h5, ...: algorithm and seed).
 # Run from the source tree after setup: bash tests/bench/evolution_nas.sh [SEEDS] [T]
 set -euo pipefail
@@ -69,6 +71,15 @@ def hv(err, par, ref):
         if p >= ref[0] or e >= ref[1]: continue
         h += (ref[0] - p) * (prev_e - e); prev_e = e
     return h
+def eps_plus(fa, fb):
+    """Zitzler et al.'s additive epsilon indicator on accuracy: the least accuracy that
+    front fa's points need added so that each point of fb has one no larger and no less
+    accurate (0 when fa weakly dominates fb)."""
+    worst = 0.0
+    for p, e in fb:
+        gaps = [e2 - e for p2, e2 in fa if p2 <= p]
+        worst = max(worst, max(0.0, min(gaps)) if gaps else np.inf)
+    return worst
 def coverage(fa, fb):
     """The share of front fb's points that some point of fa weakly dominates (Zitzler's C)."""
     return sum(any(p2 <= p and e2 <= e for p2, e2 in fa) for p, e in fb) / len(fb)
@@ -100,6 +111,8 @@ for s in seeds:
               f"covers {sum(covered)}/{len(fr)} of random's front points, random's covers "
               f"{coverage(fr, fn) * len(fn):.0f}/{len(fn)} of nsga2's"
               + (f" (not covered: {missed})" if missed else ""))
+        print(f"seed {s}: additive epsilon on accuracy: nsga2 over random {eps_plus(fn, fr):.4f}, "
+              f"random over nsga2 {eps_plus(fr, fn):.4f}")
         rows.append(("moo", hr, hn, coverage(fn, fr), coverage(fr, fn)))
 evo = [r for r in rows if r[0] == "evo"]
 if evo:
