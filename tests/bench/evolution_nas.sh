@@ -2,7 +2,7 @@
 # Architecture search on Fashion-MNIST (reduced: 10,000 training samples, 3 epochs per
 # model) over the MLP family (1-4 dense layers of 8-512 units, identity layers), 3 ranks:
 #  1. aging evolution (Real et al. 2019; population 10, tournament 3, oldest leaves)
-#     against random search with the same number of trained models (T = 40), per seed;
+#     against random search with the same number of trained models (T, 60 by default), per seed;
 #  2. NSGA-II (accuracy max, parameters min; population 10) against random search: the
 #     hypervolume of each run's front of (validation error, normalized log parameters:
 #     (log p - log p_lo) / (log p_hi - log p_lo) with p_lo, p_hi 0.9 x the smallest and
