@@ -40,7 +40,6 @@
 #include <string.h>
 
 #define POP_MAX 100000
-#define DEDUPE_TRIES 8
 
 enum { SEL_TOURNAMENT, SEL_PROPORTIONAL, SEL_YOUNGEST };
 enum { SURV_OLDEST, SURV_WORST };
@@ -204,7 +203,7 @@ static int in_population(const evolution *s, const lm_trials *t, uint64_t h) {
 /* One child of the population into x, with its lineage in *child (a pending trial's
  * fields: parent, origin, mutated, generation). */
 static int breed(evolution *s, const lm_trials *t, double *x, lm_trial *child) {
-    int tries = s->dedupe ? DEDUPE_TRIES : 1;
+    int tries = s->dedupe ? LM__DEDUPE_TRIES : 1;
     for (int attempt = 0; attempt < tries; attempt++) {
         int a = select_parent(s, -1), b = -1;
         LM_CALL(a);
@@ -393,7 +392,7 @@ static int lamarck_breed(evolution *s, lm_trials *t, lm_job *out, int *made) {
     int n_elig = 0;
     for (int i = 0; i < s->n_pop; i++)
         if (can_parent(s, t, s->pop[i].id)) elig[n_elig++] = s->pop[i];
-    for (int attempt = 0; n_elig > 0 && attempt < DEDUPE_TRIES; attempt++) {
+    for (int attempt = 0; n_elig > 0 && attempt < LM__DEDUPE_TRIES; attempt++) {
         int a = select_among(s, elig, n_elig, -1);
         if (a < 0) {
             free(elig);

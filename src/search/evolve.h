@@ -65,6 +65,13 @@ typedef struct lm__genome {
  * the real coding is lm_space_to_unit/from_unit, stored as the trial's hp. */
 void lm__genome_hp(const lm_space *sp, lm__genome *g);
 
+/* Breeding attempts when a child equals a population member (option dedupe). */
+#define LM__DEDUPE_TRIES 8
+
+/* Whether a trial among ids[0..n) has genome hash h. */
+int lm__genome_hash_among(const lm__genome *g, const lm_trials *t, const int *ids, int n,
+                          uint64_t h);
+
 /* ---- objectives and fitness ---- */
 
 typedef enum {

@@ -283,6 +283,13 @@ static const lm__genome_ops hp_ops = {
     .add_trial = hp_add_trial,
 };
 
+int lm__genome_hash_among(const lm__genome *g, const lm_trials *t, const int *ids, int n,
+                          uint64_t h) {
+    for (int i = 0; i < n; i++)
+        if (g->ops->hash(g->ctx, g->ops->of_trial(g->ctx, t, ids[i])) == h) return 1;
+    return 0;
+}
+
 void lm__genome_hp(const lm_space *sp, lm__genome *g) {
     g->ops = &hp_ops;
     g->ctx = sp;

@@ -7,10 +7,11 @@
  * settings). A genome without a real coding, or with architecture genes (model.space),
  * is varied by its own operators instead: the family's crossover (layer slots, cell
  * blocks, stages) and one named mutation (add a layer, change an operation, ...), as
- * aging evolution does. SBX on a positional integer genome means nothing (a small step
- * in a layer-type gene rounds back to the parent, or turns a convolution into a pool),
- * and Deb et al. leave the variation to the representation; the selection and the
- * replacement stay as the paper has them.
+ * aging evolution does, breeding again (option dedupe, up to LM__DEDUPE_TRIES times) a
+ * child that equals a population member. SBX on a positional integer genome means
+ * nothing (a small step in a layer-type gene rounds back to the parent, or turns a
+ * convolution into a pool), and Deb et al. leave the variation to the representation;
+ * the selection and the replacement stay as the paper has them.
  *
  * Two modes:
  *  - generational: N random trials form generation 0; each next generation is N
@@ -172,6 +173,8 @@ static const lm_option_spec nsga2_options[] = {
     {"eta_m", LM_OPT_REAL, 20, 0, 1000, NULL, "polynomial mutation distribution index"},
     {"mutation_prob", LM_OPT_REAL, 0, 0, 1, NULL,
      "per-hyperparameter mutation probability; 0: 1 / number of hyperparameters"},
+    {"dedupe", LM_OPT_BOOL, 1, 0, 1, NULL,
+     "architecture spaces: breed again (up to 8 times) when a child equals a population member"},
     {"log_scale", LM_OPT_BOOL, 0, 0, 1, NULL,
      "crowding distance measures params, flops and latency on a log scale"},
     {"snapshot_every", LM_OPT_INT, 0, 0, 1e9, NULL,
@@ -185,6 +188,7 @@ typedef struct nsga2 {
     lm__genome g;
     int real_coded;          /* SBX and polynomial mutation (else the genome's own) */
     int log_scale;           /* counts on a log scale (objectives) */
+    int dedupe;              /* own variation: no child equal to a population member */
     int N, mode, m, snapshot_every;
     lm__metric obj[N_OBJ_OPTS];
     lm_moo_sense sense[N_OBJ_OPTS];
@@ -257,6 +261,7 @@ static int nsga2_create(const lm_search_params *p, lm_searcher **out) {
     s->N = (int)lm_options_get(o, nsga2_options, "population");
     s->mode = (int)lm_options_get(o, nsga2_options, "mode");
     s->log_scale = (int)lm_options_get(o, nsga2_options, "log_scale");
+    s->dedupe = (int)lm_options_get(o, nsga2_options, "dedupe");
     s->snapshot_every = (int)lm_options_get(o, nsga2_options, "snapshot_every");
     if (s->snapshot_every == 0) s->snapshot_every = s->N;
     s->var.p_cross = lm_options_get(o, nsga2_options, "crossover_prob");
@@ -390,20 +395,28 @@ static int breed(nsga2 *s, const lm_trials *t, int n) {
         }
     } else {
         /* The genome's own crossover and mutation (see the top of the file). */
+        int tries = s->dedupe ? LM__DEDUPE_TRIES : 1;
         for (int c = 0; c < n; c++) {
-            int a = lm__crowded_tournament(&s->rng, np, s->front, s->dist);
-            int b = lm__crowded_tournament(&s->rng, np, s->front, s->dist);
             double *row = s->queue + (size_t)c * nv;
-            const double *ga = s->g.ops->of_trial(s->g.ctx, t, s->pop[a]);
-            int crossed = lm_rng_uniform(&s->rng) < s->var.p_cross;
-            if (crossed)
-                s->g.ops->crossover(s->g.ctx, &s->rng, LM__CROSS_UNIFORM, ga,
-                                    s->g.ops->of_trial(s->g.ctx, t, s->pop[b]), row);
-            else
-                memcpy(row, ga, (size_t)nv * sizeof *row);
-            s->g.ops->mutate(s->g.ctx, &s->rng, 0.1, s->var.p_mut, row);
-            par[2 * c] = a;
-            par[2 * c + 1] = crossed ? b : -1;
+            for (int attempt = 0; attempt < tries; attempt++) {
+                int a = lm__crowded_tournament(&s->rng, np, s->front, s->dist);
+                int b = lm__crowded_tournament(&s->rng, np, s->front, s->dist);
+                const double *ga = s->g.ops->of_trial(s->g.ctx, t, s->pop[a]);
+                int crossed = lm_rng_uniform(&s->rng) < s->var.p_cross;
+                if (crossed)
+                    s->g.ops->crossover(s->g.ctx, &s->rng, LM__CROSS_UNIFORM, ga,
+                                        s->g.ops->of_trial(s->g.ctx, t, s->pop[b]), row);
+                else
+                    memcpy(row, ga, (size_t)nv * sizeof *row);
+                s->g.ops->mutate(s->g.ctx, &s->rng, 0.1, s->var.p_mut, row);
+                par[2 * c] = a;
+                par[2 * c + 1] = crossed ? b : -1;
+                /* A network already in the population would be trained again for
+                 * nothing: breed another (the last attempt stands). */
+                if (!s->dedupe ||
+                    !lm__genome_hash_among(&s->g, t, s->pop, np, s->g.ops->hash(s->g.ctx, row)))
+                    break;
+            }
         }
     }
     for (int c = 0; c < 2 * n; c++) s->queue_parents[c] = par[c] >= 0 ? s->pop[par[c]] : -1;

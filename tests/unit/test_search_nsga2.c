@@ -594,6 +594,41 @@ static uint64_t arch_hash_of(const lm_space *sp, const double *hp) {
     return h;
 }
 
+/* The next job of a one-worker run, started: its trial (NULL when the search is done)
+ * and its epochs. */
+static lm_trial *start_next(lm_searcher *s, lm_trials *t, int *epochs) {
+    lm_job j;
+    if (lm_searcher_next_job(s, t, &j) != LM_OK) fail_msg("next_job: %s", lm_error_message());
+    if (j.kind == LM_JOB_DONE) return NULL;
+    assert_int_equal(j.kind, LM_JOB_NEW);
+    lm_trial *tr = lm_trials_get(t, j.trial_id);
+    tr->status = LM_TRIAL_RUNNING;
+    tr->worker = 1;
+    *epochs = j.epochs;
+    return tr;
+}
+
+/* Reports the epochs of trial tr, whose network hashes to h, and ends it. Objectives
+ * that depend on the network only: a fixed pseudo-random trade-off. */
+static void train_arch_trial(lm_searcher *s, lm_trials *t, lm_trial *tr, uint64_t h, int epochs,
+                             int round) {
+    for (int e = 1; e <= epochs; e++) {
+        lm_report r;
+        memset(&r, 0, sizeof r);
+        r.trial_id = tr->id;
+        r.epoch = e;
+        r.val_accuracy = 0.5 + (double)(h % 1000) / 2000;
+        r.val_loss = 1 - r.val_accuracy;
+        r.seconds = 0.1;
+        r.params = 1000 + (int64_t)((h >> 20) % 100000);
+        r.flops = 2.0 * (double)r.params;
+        assert_int_equal(lm_trials_record(t, &r, round), LM_OK);
+        assert_int_equal(lm_searcher_on_report(s, t, &r).kind, LM_DECIDE_CONTINUE);
+    }
+    assert_int_equal(tr->status, LM_TRIAL_DONE);
+    lm_searcher_on_end(s, t, tr->id);
+}
+
 /* Over an architecture space, children come from the family's operators (one named
  * mutation each), not from SBX and polynomial mutation on the integer genes, which
  * leave most children identical to their parent: every child decodes to a network and
@@ -614,35 +649,16 @@ static void test_nsga2_arch_variation(void **state) {
     assert_int_equal(lm_trials_init(&t, lm_space_size(sp)), LM_OK);
     int children = 0, changed = 0;
     for (int round = 0;; round++) {
-        lm_job j;
-        if (lm_searcher_next_job(s, &t, &j) != LM_OK) fail_msg("next_job: %s", lm_error_message());
-        if (j.kind == LM_JOB_DONE) break;
-        assert_int_equal(j.kind, LM_JOB_NEW);
-        lm_trial *tr = lm_trials_get(&t, j.trial_id);
-        tr->status = LM_TRIAL_RUNNING;
-        tr->worker = 1;
+        int epochs;
+        lm_trial *tr = start_next(s, &t, &epochs);
+        if (!tr) break;
         uint64_t h = arch_hash_of(sp, tr->hp);
         if (tr->parent[0] >= 0) {
             assert_int_equal(tr->parent[1], -1);
             children++;
             changed += h != arch_hash_of(sp, t.v[tr->parent[0]].hp);
         }
-        /* Objectives that depend on the network only: a fixed pseudo-random trade-off. */
-        for (int e = 1; e <= j.epochs; e++) {
-            lm_report r;
-            memset(&r, 0, sizeof r);
-            r.trial_id = tr->id;
-            r.epoch = e;
-            r.val_accuracy = 0.5 + (double)(h % 1000) / 2000;
-            r.val_loss = 1 - r.val_accuracy;
-            r.seconds = 0.1;
-            r.params = 1000 + (int64_t)((h >> 20) % 100000);
-            r.flops = 2.0 * (double)r.params;
-            assert_int_equal(lm_trials_record(&t, &r, round), LM_OK);
-            assert_int_equal(lm_searcher_on_report(s, &t, &r).kind, LM_DECIDE_CONTINUE);
-        }
-        assert_int_equal(tr->status, LM_TRIAL_DONE);
-        lm_searcher_on_end(s, &t, tr->id);
+        train_arch_trial(s, &t, tr, h, epochs, round);
     }
     assert_int_equal(t.n, n);
     assert_int_equal(children, n - N);
@@ -710,6 +726,68 @@ static void test_nsga2_crowding_scale(void **state) {
     assert_true(differs);
 }
 
+/* Children (one worker, steady mode, a snapshot after every ended trial, so the last
+ * snapshot is the population a child was bred from) whose network equals a member of
+ * that population, in a space of 20 networks: frequent without dedupe, rare with it. */
+static int dedupe_collisions(int dedupe) {
+    lm_space *sp;
+    assert_int_equal(lm_space_create(&sp), LM_OK);
+    lm_arch_space as;
+    lm_arch_space_default(&as, LM_ARCH_CHAIN);
+    as.min_depth = 1;
+    as.max_depth = 2;
+    as.types = (1u << LM_ARCH_LAYER_CONV) | (1u << LM_ARCH_LAYER_DENSE);
+    as.n_kernels = 1;
+    as.kernels[0] = 3;
+    as.n_widths = 2;
+    as.widths[0] = 8;
+    as.widths[1] = 16;
+    as.n_strides = 1;
+    as.strides[0] = 1;
+    as.skips = LM_ARCH_SKIP_NONE;
+    assert_int_equal(lm_space_add_arch(sp, &as), LM_OK);
+    assert_int_equal(lm_space_arch_set_shape(sp, 1, 8, 8, 10), LM_OK);
+    const int N = 8, n = 150;
+    const char *opt[] = {"population", NULL, "mode", "steady", "snapshot_every", NULL,
+                         "dedupe", dedupe ? "true" : "false", NULL};
+    double num[] = {N, 0, 1, 0};
+    lm_searcher *s = nsga2_or_fail(sp, 3, n, opt, num);
+    lm_trials t;
+    assert_int_equal(lm_trials_init(&t, lm_space_size(sp)), LM_OK);
+    int collisions = 0;
+    for (int round = 0;; round++) {
+        int epochs;
+        lm_trial *tr = start_next(s, &t, &epochs);
+        if (!tr) break;
+        uint64_t h = arch_hash_of(sp, tr->hp);
+        if (tr->parent[0] >= 0) {
+            size_t b, e;
+            snapshot_rows(&t, t.n_snapshots - 1, &b, &e);
+            assert_true(e > b);
+            for (size_t k = b; k < e; k++)
+                if (arch_hash_of(sp, t.v[t.pop[k].trial_id].hp) == h) {
+                    collisions++;
+                    break;
+                }
+        }
+        train_arch_trial(s, &t, tr, h, epochs, round);
+    }
+    assert_int_equal(t.n, n);
+    lm_searcher_destroy(&s);
+    lm_trials_fini(&t);
+    lm_space_destroy(&sp);
+    return collisions;
+}
+
+static void test_nsga2_dedupe(void **state) {
+    (void)state;
+    int off = dedupe_collisions(0), on = dedupe_collisions(1);
+    print_message("children equal to a population member: %d without dedupe, %d with\n", off,
+                  on);
+    assert_true(off >= 20);
+    assert_true(on * 4 <= off);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sbx),
@@ -720,6 +798,7 @@ int main(void) {
         cmocka_unit_test(test_nsga2_steady),
         cmocka_unit_test(test_nsga2_arch_variation),
         cmocka_unit_test(test_nsga2_crowding_scale),
+        cmocka_unit_test(test_nsga2_dedupe),
         cmocka_unit_test(test_nsga2_resume),
         cmocka_unit_test(test_nsga2_options),
     };
