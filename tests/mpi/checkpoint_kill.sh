@@ -14,37 +14,38 @@ newest() {
   echo "${n:-0}"
 }
 
-# kill_loop CONFIG NAME: the reference run, then 10 killed runs and a final one (the
-# first killed at a random moment, the others within a checkpoint interval after a
-# checkpoint of their own: moments spread over the training, not over start-up).
+# kill_loop CONFIG NAME: the reference run, then 10 killed runs and a final one. The
+# first attempt is killed within 0.3 s of its search starting (before or after its first
+# checkpoint); every later one within 0.15 s after the first checkpoint of its own. So
+# each kill falls inside training wherever the machine's speed puts it (a moment taken
+# from the reference run's wall time can fall after a fast attempt has finished, and
+# then no attempt resumes), and a run of n checkpoints is killed about n - 1 times.
 kill_loop() {
   local cfg=$1 name=$2 t0 ms kills=0
   t0=$(date +%s%N)
   run_mpi 3 run "$cfg" --output "ref_$name" 2> "ref_$name.log" || { cat "ref_$name.log"; fail "$name: reference run"; }
   ms=$(( ($(date +%s%N) - t0) / 1000000 ))   # an uninterrupted run's wall time
   echo "$name: uninterrupted run $ms ms"
+  touch "killed_$name.log"
   for i in $(seq 1 10); do
+    local starts target now delay
+    starts=$(grep -c " search: " "killed_$name.log" || true)
+    target=$(( $(newest "killed_$name") + 1 ))
     setsid "$MPIEXEC" -n 3 --oversubscribe "$LAMARCK" run "$cfg" --output "killed_$name" \
       >> "killed_$name.log" 2>&1 &
     local pid=$!
-    local delay
-    if (( i == 1 )); then
-      # a random moment in the middle of what an uninterrupted run takes (possibly before
-      # the first checkpoint)
-      delay=$(( ms * (25 + RANDOM % 50) / 100 ))
-    else
-      # a random moment within the checkpoint interval after this attempt's first or
-      # second new checkpoint: wherever training is, however fast the machine is today
-      local target now
-      target=$(( $(newest "killed_$name") + 1 + RANDOM % 2 ))
-      for _ in $(seq 1200); do
+    for _ in $(seq 1200); do
+      if (( i == 1 )); then
+        now=$(grep -c " search: " "killed_$name.log" || true)
+        [ "$now" -gt "$starts" ] && break
+      else
         now=$(newest "killed_$name")
         [ "$now" -ge "$target" ] && break
-        kill -0 $pid 2>/dev/null || break
-        sleep 0.025
-      done
-      delay=$(( RANDOM % 300 ))
-    fi
+      fi
+      kill -0 $pid 2>/dev/null || break
+      sleep 0.025
+    done
+    if (( i == 1 )); then delay=$(( RANDOM % 300 )); else delay=$(( RANDOM % 150 )); fi
     sleep "$((delay / 1000)).$(printf %03d $((delay % 1000)))"
     if kill -0 $pid 2>/dev/null; then
       kill -KILL -- -$pid 2>/dev/null || true
