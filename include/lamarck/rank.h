@@ -16,8 +16,9 @@
  *     lm_rank_save(r, "rank.bin");
  *     lm_rank_destroy(&r);
  *
- * The score f(x) = z_{t-1} + g(x) of a partial curve is the z-scored last observed
- * value plus a network's correction g, so the model starts from the last-value baseline.
+ * The score f(x) = z_{t-1} + g(x) of a curve observed to epoch t is the z-scored last
+ * observed value plus a network's correction g, so the model starts from the last-value
+ * baseline.
  * z_e = (y_e - mu_{d,e}) / sd_{d,e} (clipped to +-6): mu and sd the mean and deviation
  * of epoch e + 1's validation accuracy over dataset d's architectures, per dataset of
  * the meta-dataset the model was trained with (held-out ones included: a search has
