@@ -195,9 +195,8 @@ static int select_parent(evolution *s, int exclude) {
 }
 
 static int in_population(const evolution *s, const lm_trials *t, uint64_t h) {
-    for (int i = 0; i < s->n_pop; i++)
-        if (s->g.ops->hash(s->g.ctx, s->g.ops->of_trial(s->g.ctx, t, s->pop[i].id)) == h) return 1;
-    return 0;
+    return s->n_pop > 0 &&
+           lm__genome_hash_among(&s->g, t, &s->pop[0].id, s->n_pop, sizeof *s->pop, h);
 }
 
 /* One child of the population into x, with its lineage in *child (a pending trial's

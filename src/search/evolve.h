@@ -68,9 +68,10 @@ void lm__genome_hp(const lm_space *sp, lm__genome *g);
 /* Breeding attempts when a child equals a population member (option dedupe). */
 #define LM__DEDUPE_TRIES 8
 
-/* Whether a trial among ids[0..n) has genome hash h. */
+/* Whether one of n trials has genome hash h: their ids are ints `stride` bytes apart from
+ * ids (sizeof(int) for an array of ids, the struct's size for a field of an array). */
 int lm__genome_hash_among(const lm__genome *g, const lm_trials *t, const int *ids, int n,
-                          uint64_t h);
+                          size_t stride, uint64_t h);
 
 /* ---- objectives and fitness ---- */
 

@@ -284,9 +284,13 @@ static const lm__genome_ops hp_ops = {
 };
 
 int lm__genome_hash_among(const lm__genome *g, const lm_trials *t, const int *ids, int n,
-                          uint64_t h) {
-    for (int i = 0; i < n; i++)
-        if (g->ops->hash(g->ctx, g->ops->of_trial(g->ctx, t, ids[i])) == h) return 1;
+                          size_t stride, uint64_t h) {
+    const char *p = (const char *)ids;
+    for (int i = 0; i < n; i++, p += stride) {
+        int id;
+        memcpy(&id, p, sizeof id);
+        if (g->ops->hash(g->ctx, g->ops->of_trial(g->ctx, t, id)) == h) return 1;
+    }
     return 0;
 }
 

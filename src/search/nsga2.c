@@ -414,7 +414,8 @@ static int breed(nsga2 *s, const lm_trials *t, int n) {
                 /* A network already in the population would be trained again for
                  * nothing: breed another (the last attempt stands). */
                 if (!s->dedupe ||
-                    !lm__genome_hash_among(&s->g, t, s->pop, np, s->g.ops->hash(s->g.ctx, row)))
+                    !lm__genome_hash_among(&s->g, t, s->pop, np, sizeof *s->pop,
+                                           s->g.ops->hash(s->g.ctx, row)))
                     break;
             }
         }

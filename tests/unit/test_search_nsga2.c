@@ -594,20 +594,6 @@ static uint64_t arch_hash_of(const lm_space *sp, const double *hp) {
     return h;
 }
 
-/* The next job of a one-worker run, started: its trial (NULL when the search is done)
- * and its epochs. */
-static lm_trial *start_next(lm_searcher *s, lm_trials *t, int *epochs) {
-    lm_job j;
-    if (lm_searcher_next_job(s, t, &j) != LM_OK) fail_msg("next_job: %s", lm_error_message());
-    if (j.kind == LM_JOB_DONE) return NULL;
-    assert_int_equal(j.kind, LM_JOB_NEW);
-    lm_trial *tr = lm_trials_get(t, j.trial_id);
-    tr->status = LM_TRIAL_RUNNING;
-    tr->worker = 1;
-    *epochs = j.epochs;
-    return tr;
-}
-
 /* Reports the epochs of trial tr, whose network hashes to h, and ends it. Objectives
  * that depend on the network only: a fixed pseudo-random trade-off. */
 static void train_arch_trial(lm_searcher *s, lm_trials *t, lm_trial *tr, uint64_t h, int epochs,
@@ -629,43 +615,71 @@ static void train_arch_trial(lm_searcher *s, lm_trials *t, lm_trial *tr, uint64_
     lm_searcher_on_end(s, t, tr->id);
 }
 
+/* A space of chain architectures only (as, a default chain family when NULL). */
+static lm_space *chain_space(const lm_arch_space *as) {
+    lm_space *sp;
+    assert_int_equal(lm_space_create(&sp), LM_OK);
+    lm_arch_space def;
+    lm_arch_space_default(&def, LM_ARCH_CHAIN);
+    assert_int_equal(lm_space_add_arch(sp, as ? as : &def), LM_OK);
+    assert_int_equal(lm_space_arch_set_shape(sp, 1, 8, 8, 10), LM_OK);
+    return sp;
+}
+
+/* A child as issued, with its network's hash, and the table it is in. */
+typedef void (*child_fn)(const lm_space *sp, const lm_trials *t, const lm_trial *child,
+                         uint64_t h, void *ctx);
+
+/* Runs nsga2 (options opt/num) for n trials on one worker over space sp (destroyed
+ * after), calling visit on every bred child when it is issued. */
+static void drive_arch(lm_space *sp, uint64_t seed, int n, const char *const *opt,
+                       const double *num, child_fn visit, void *ctx) {
+    lm_searcher *s = nsga2_or_fail(sp, seed, n, opt, num);
+    lm_trials t;
+    assert_int_equal(lm_trials_init(&t, lm_space_size(sp)), LM_OK);
+    for (int round = 0;; round++) {
+        lm_job j;
+        if (lm_searcher_next_job(s, &t, &j) != LM_OK) fail_msg("next_job: %s", lm_error_message());
+        if (j.kind == LM_JOB_DONE) break;
+        assert_int_equal(j.kind, LM_JOB_NEW);
+        lm_trial *tr = lm_trials_get(&t, j.trial_id);
+        tr->status = LM_TRIAL_RUNNING;
+        tr->worker = 1;
+        uint64_t h = arch_hash_of(sp, tr->hp);
+        if (tr->parent[0] >= 0) visit(sp, &t, tr, h, ctx);
+        train_arch_trial(s, &t, tr, h, j.epochs, round);
+    }
+    assert_int_equal(t.n, n);
+    lm_searcher_destroy(&s);
+    lm_trials_fini(&t);
+    lm_space_destroy(&sp);
+}
+
+typedef struct {
+    int children, changed;
+} variation_count;
+
+static void count_changed(const lm_space *sp, const lm_trials *t, const lm_trial *child,
+                          uint64_t h, void *ctx) {
+    variation_count *c = ctx;
+    assert_int_equal(child->parent[1], -1);
+    c->children++;
+    c->changed += h != arch_hash_of(sp, t->v[child->parent[0]].hp);
+}
+
 /* Over an architecture space, children come from the family's operators (one named
  * mutation each), not from SBX and polynomial mutation on the integer genes, which
  * leave most children identical to their parent: every child decodes to a network and
  * nearly every one differs from its parent. */
 static void test_nsga2_arch_variation(void **state) {
     (void)state;
-    lm_space *sp;
-    assert_int_equal(lm_space_create(&sp), LM_OK);
-    lm_arch_space as;
-    lm_arch_space_default(&as, LM_ARCH_CHAIN);
-    assert_int_equal(lm_space_add_arch(sp, &as), LM_OK);
-    assert_int_equal(lm_space_arch_set_shape(sp, 1, 8, 8, 10), LM_OK);
     const int N = 8, n = 120;
     const char *opt[] = {"population", NULL, "mode", "steady", "crossover_prob", NULL, NULL};
     double num[] = {N, 0, 0};
-    lm_searcher *s = nsga2_or_fail(sp, 11, n, opt, num);
-    lm_trials t;
-    assert_int_equal(lm_trials_init(&t, lm_space_size(sp)), LM_OK);
-    int children = 0, changed = 0;
-    for (int round = 0;; round++) {
-        int epochs;
-        lm_trial *tr = start_next(s, &t, &epochs);
-        if (!tr) break;
-        uint64_t h = arch_hash_of(sp, tr->hp);
-        if (tr->parent[0] >= 0) {
-            assert_int_equal(tr->parent[1], -1);
-            children++;
-            changed += h != arch_hash_of(sp, t.v[tr->parent[0]].hp);
-        }
-        train_arch_trial(s, &t, tr, h, epochs, round);
-    }
-    assert_int_equal(t.n, n);
-    assert_int_equal(children, n - N);
-    assert_true(changed >= children * 9 / 10);
-    lm_searcher_destroy(&s);
-    lm_trials_fini(&t);
-    lm_space_destroy(&sp);
+    variation_count c = {0};
+    drive_arch(chain_space(NULL), 11, n, opt, num, count_changed, &c);
+    assert_int_equal(c.children, n - N);
+    assert_true(c.changed >= c.children * 9 / 10);
 }
 
 /* The crowding distances each generation's snapshot records are lm_moo_select's over
@@ -726,12 +740,25 @@ static void test_nsga2_crowding_scale(void **state) {
     assert_true(differs);
 }
 
-/* Children (one worker, steady mode, a snapshot after every ended trial, so the last
- * snapshot is the population a child was bred from) whose network equals a member of
- * that population, in a space of 20 networks: frequent without dedupe, rare with it. */
+/* Counts children equal to a member of the last snapshot: with one worker and a
+ * snapshot after every ended trial, the population the child was bred from. */
+static void count_in_population(const lm_space *sp, const lm_trials *t, const lm_trial *child,
+                                uint64_t h, void *ctx) {
+    (void)child;
+    size_t b, e;
+    snapshot_rows(t, t->n_snapshots - 1, &b, &e);
+    assert_true(e > b);
+    for (size_t k = b; k < e; k++)
+        if (arch_hash_of(sp, t->v[t->pop[k].trial_id].hp) == h) {
+            ++*(int *)ctx;
+            return;
+        }
+}
+
+/* Children equal to a member of the population they were bred from, in a space of 20
+ * networks (1-2 layers, conv or dense, 8 or 16 wide): frequent without dedupe, rare
+ * with it. */
 static int dedupe_collisions(int dedupe) {
-    lm_space *sp;
-    assert_int_equal(lm_space_create(&sp), LM_OK);
     lm_arch_space as;
     lm_arch_space_default(&as, LM_ARCH_CHAIN);
     as.min_depth = 1;
@@ -745,37 +772,11 @@ static int dedupe_collisions(int dedupe) {
     as.n_strides = 1;
     as.strides[0] = 1;
     as.skips = LM_ARCH_SKIP_NONE;
-    assert_int_equal(lm_space_add_arch(sp, &as), LM_OK);
-    assert_int_equal(lm_space_arch_set_shape(sp, 1, 8, 8, 10), LM_OK);
-    const int N = 8, n = 150;
     const char *opt[] = {"population", NULL, "mode", "steady", "snapshot_every", NULL,
                          "dedupe", dedupe ? "true" : "false", NULL};
-    double num[] = {N, 0, 1, 0};
-    lm_searcher *s = nsga2_or_fail(sp, 3, n, opt, num);
-    lm_trials t;
-    assert_int_equal(lm_trials_init(&t, lm_space_size(sp)), LM_OK);
+    double num[] = {8, 0, 1, 0};
     int collisions = 0;
-    for (int round = 0;; round++) {
-        int epochs;
-        lm_trial *tr = start_next(s, &t, &epochs);
-        if (!tr) break;
-        uint64_t h = arch_hash_of(sp, tr->hp);
-        if (tr->parent[0] >= 0) {
-            size_t b, e;
-            snapshot_rows(&t, t.n_snapshots - 1, &b, &e);
-            assert_true(e > b);
-            for (size_t k = b; k < e; k++)
-                if (arch_hash_of(sp, t.v[t.pop[k].trial_id].hp) == h) {
-                    collisions++;
-                    break;
-                }
-        }
-        train_arch_trial(s, &t, tr, h, epochs, round);
-    }
-    assert_int_equal(t.n, n);
-    lm_searcher_destroy(&s);
-    lm_trials_fini(&t);
-    lm_space_destroy(&sp);
+    drive_arch(chain_space(&as), 3, 150, opt, num, count_in_population, &collisions);
     return collisions;
 }
 
