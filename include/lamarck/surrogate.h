@@ -176,7 +176,8 @@ int lm_gp_fit(lm_gp *gp, lm_rng *rng);
  * (lm_gp_set_data followed by lm_gp_fit factors it twice). */
 int lm_gp_fit_data(lm_gp *gp, int n, const double *X, const double *y, lm_rng *rng);
 /* Appends m points to the data (fantasies for pending evaluations) without changing
- * the standardization or the hyperparameters, and refactors. */
+ * the standardization or the hyperparameters, and refactors. Fantasies are noise-free:
+ * the posterior variance of the latent function at each is about zero (jitter aside). */
 int lm_gp_condition(lm_gp *gp, int m, const double *X, const double *y);
 /* Posterior mean and variance of the latent function (noise not included) at m
  * points Xs (m x dim), in the caller's units. var may be NULL. Data must be set. */

@@ -191,7 +191,7 @@ static int store_data(lm_gp *gp, int n, const double *X, const double *y) {
     LM_CALL(reserve(gp, n));
     memcpy(gp->X, X, (size_t)n * (size_t)gp->dim * sizeof *X);
     memcpy(gp->y, y, (size_t)n * sizeof *y);
-    gp->n = n;
+    gp->n = gp->n_data = n;
     double s = 0.0;
     for (int i = 0; i < n; i++) s += y[i];
     double mean = s / n, v = 0.0;
@@ -267,6 +267,11 @@ int lm__gp_factor(lm_gp *gp) {
     double jitter = 0.0;
     for (;;) {
         lm__gp_build_cov(gp, n, gp->X, noise + jitter, gp->L);
+        /* A fantasy stands for a pending evaluation's latent value, not a noisy reading:
+         * without noise it pins the posterior there, so an acquisition does not
+         * propose the pending point again (a noisy fantasy hardly moves the variance
+         * when the fitted noise is large). */
+        for (int i = gp->n_data; i < n; i++) gp->L[(size_t)i * n + i] -= noise;
         for (int i = 0; i < n; i++) gp->alpha[i] = (gp->y[i] - gp->y_mean) / gp->y_scale - gp->mean;
         int info = 0;
         if (use_solver)

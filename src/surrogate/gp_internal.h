@@ -16,6 +16,7 @@ struct lm_gp {
     double log_noise;     /* log noise variance, standardized units */
     double mean;          /* constant mean, standardized units (0 for LM_GP_MEAN_ZERO) */
     int n, cap;           /* points held; room for */
+    int n_data;           /* the first n_data are data; the rest fantasies, noise-free */
     double *X;            /* cap x dim, row-major */
     double *y;            /* cap targets, caller's units */
     double y_mean, y_scale;
