@@ -10,8 +10,9 @@
  * Asynchronous batches. Trials still pending or running enter the GP as fantasies:
  * by default the "kriging believer" (their posterior mean), or with fantasy: liar the
  * "constant liar" (the worst observed accuracy) (Ginsbourger, Le Riche and Carraro
- * 2010). Either way the variance collapses where a trial is already running, so P
- * workers asking at once get P different proposals.
+ * 2010). Either way the variance collapses where a trial is already running, and the
+ * incumbent EI must beat includes the fantasies, so P workers asking at once get P
+ * different proposals.
  *
  * GP inputs. A point is encoded from the space's unit cube: floats and ints as their
  * unit coordinate (log scale where log), a categorical one-hot, and an inactive
@@ -278,7 +279,7 @@ static int propose(bo_searcher *s, const observed *ob, int k, double *x) {
     } else {
         LM_CALL(lm_gp_set_data(gp, ob->n_obs, ob->X, ob->y));
     }
-    double y_scale = lm_gp_y_scale(gp);
+    double y_scale = lm_gp_y_scale(gp), best = ob->best;
     if (ob->n_pending > 0) {
         double *yf = malloc((size_t)ob->n_pending * sizeof *yf);
         LM_CHECK_ALLOC(yf);
@@ -288,10 +289,15 @@ static int propose(bo_searcher *s, const observed *ob, int k, double *x) {
         else
             rc = lm_gp_predict(gp, ob->n_pending, ob->Xp, yf, NULL);
         if (rc == LM_OK) rc = lm_gp_condition(gp, ob->n_pending, ob->Xp, yf);
+        /* The fantasies count as observations for the incumbent too (Ginsbourger et al.
+         * 2010): a believer's mean above the best accuracy would otherwise leave EI at
+         * its own point as large as before, and the next worker get the same point. */
+        for (int i = 0; rc == LM_OK && i < ob->n_pending; i++)
+            if (yf[i] > best) best = yf[i];
         free(yf);
         LM_CALL(rc);
     }
-    lm_acq a = {.best = ob->best, .xi = s->xi * y_scale, .kappa = s->kappa};
+    lm_acq a = {.best = best, .xi = s->xi * y_scale, .kappa = s->kappa};
     a.kind = s->acq == ACQ_PI ? LM_ACQ_PI : s->acq == ACQ_UCB ? LM_ACQ_UCB : LM_ACQ_EI;
     lm_acq_domain d = {.dim = s->n_hp, .encode = encode, .ctx = s};
     lm_acq_search search;

@@ -262,6 +262,9 @@ static int propose(bohb_searcher *s, const lm_trials *t, int id, lm_rng *rng, do
             Xf[(size_t)i * (d + 1) + d] = 1.0;
         }
         LM_CALL_GOTO(rc, lm_gp_condition(gp, c.n_pending, Xf, yf), out);
+        /* fantasies count for the incumbent as in bo.c */
+        for (int i = 0; i < c.n_pending; i++)
+            if (yf[i] > best) best = yf[i];
     }
     double seeds[N_SEEDS * LM_HP_MAX], u[LM_HP_MAX];
     for (int q = 0; q < n_best; q++)

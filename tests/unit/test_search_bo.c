@@ -248,6 +248,48 @@ static void test_fantasies_distinct(void **state) {
     lm_space_destroy(&sp);
 }
 
+/* An accuracy that rises to a corner of the space (lr and momentum at their highest):
+ * the believer's predicted mean there is above every observation. After 6 finished
+ * trials, 4 workers asking at once still get 4 different points, over 5 seeds: the
+ * fantasies raise the incumbent, so EI at a running trial's point is spent. */
+static void test_fantasy_above_best(void **state) {
+    (void)state;
+    lm_space *sp;
+    CHECK_OK(lm_space_create(&sp));
+    CHECK_OK(lm_space_add_float(sp, "lr", 1e-3, 0.3, 1));
+    CHECK_OK(lm_space_add_float(sp, "momentum", 0.0, 0.95, 0));
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        lm_trials t;
+        CHECK_OK(lm_trials_init(&t, 2));
+        lm_searcher *s = make("bo", sp, seed, 30, 6, NULL);
+        for (int k = 0; k < 10; k++) {
+            lm_job j;
+            CHECK_OK(lm_searcher_next_job(s, &t, &j));
+            assert_int_equal(j.kind, LM_JOB_NEW);
+            if (k >= 6) continue;  /* the last 4 stay pending */
+            double u[2];
+            lm_space_to_unit(sp, t.v[k].hp, u);
+            for (int e = 1; e <= 2; e++) {
+                lm_report r;
+                memset(&r, 0, sizeof r);
+                r.trial_id = k;
+                r.epoch = e;
+                r.val_accuracy = 0.5 + 0.2 * u[0] + 0.2 * u[1];
+                r.seconds = 1;
+                CHECK_OK(lm_trials_record(&t, &r, k));
+            }
+            lm_searcher_on_end(s, &t, k);
+        }
+        for (int a = 6; a < 10; a++)
+            for (int b = 6; b < a; b++)
+                if (unit_distance(sp, t.v[a].hp, t.v[b].hp) < 1e-3)
+                    fail_msg("seed %d: proposals %d and %d coincide", (int)seed, a, b);
+        lm_searcher_destroy(&s);
+        lm_trials_fini(&t);
+    }
+    lm_space_destroy(&sp);
+}
+
 /* 30 trials on 2 workers, 6 of them random: over 10 seeds bo's best accuracy beats
  * random search's on average, and it gets close to the optimum (0.95). A trial that
  * fails is tolerated (counted at the worst accuracy). */
@@ -562,7 +604,8 @@ static void test_bohb_save_load(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_options),        cmocka_unit_test(test_initial_random),
-        cmocka_unit_test(test_fantasies_distinct), cmocka_unit_test(test_beats_random),
+        cmocka_unit_test(test_fantasies_distinct),
+        cmocka_unit_test(test_fantasy_above_best), cmocka_unit_test(test_beats_random),
         cmocka_unit_test(test_deterministic),  cmocka_unit_test(test_save_load),
         cmocka_unit_test(test_bohb),           cmocka_unit_test(test_bohb_save_load),
     };
