@@ -257,6 +257,19 @@ int lm_net2deeper(const lm_net_desc *parent, const float *parent_params, int lay
                   lm_layer_desc *child_layers, int cap, lm_net_desc *child, float *child_params,
                   size_t child_cap);
 
+/* Net2DeeperNet with batch normalization, for networks whose layers are conv + BN +
+ * ReLU: inserts after the same place as lm_net2deeper the identity conv (or dense)
+ * without a fused ReLU, then a batch normalization and a ReLU. The normalization undoes
+ * itself on the parent's statistics (Chen et al. 2016, section 2.3): mean and var are
+ * the per-channel mean and variance of the output the new layer reads
+ * (lm_trainer_activation_stats measures them); its scale is sqrt(var + eps), its shift
+ * mean, its running statistics mean and var. In evaluation the child computes the
+ * parent's function; in training it normalizes by a batch's statistics instead, which
+ * are near these. var must be >= 0. */
+int lm_net2deeper_bn(const lm_net_desc *parent, const float *parent_params, int layer, int kernel,
+                     const float *mean, const float *var, lm_layer_desc *child_layers, int cap,
+                     lm_net_desc *child, float *child_params, size_t child_cap);
+
 /* Inference latency of the network d describes, without data or a trainer: builds
  * the network (weights from a fixed seed), one warm-up pass, then reps (1..1000)
  * evaluation-mode forward passes over batch (1..4096) samples of N(0, 1) inputs;
@@ -361,6 +374,15 @@ int lm_trainer_set_weights(lm_trainer *t, const float *w, size_t n);
 /* Logits of the current model (evaluation mode) for the first n samples of d (1..d->n;
  * d's samples of the training set's shape): n x classes floats into logits, row-major. */
 int lm_trainer_predict(lm_trainer *t, const lm_dataset *d, int n, float *logits);
+
+/* Per-channel mean and variance of the output of layer `layer` of d, the description
+ * the trainer was built from, as training sees it: over the first n training samples
+ * (1..training set size) in training mode, in batches of the training batch size, the
+ * batches' means and (biased) variances averaged, as a batch normalization reading
+ * that output would meet them; channels floats into mean and var. The running
+ * statistics are left as they were (a dropout layer draws from the trainer's stream). */
+int lm_trainer_activation_stats(lm_trainer *t, const lm_net_desc *d, int layer, int n, float *mean,
+                                float *var);
 
 /* ---- snapshots: everything needed to continue training bitwise identically ---- */
 

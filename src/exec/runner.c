@@ -235,11 +235,16 @@ static int undo_morph(const lm_config *c, const double *hp, const lm_morph *m, d
         ch.layer[L].width = m->from_width;
     } else {
         LM_CHECK(m->kind == LM_MORPH_DEEPER, LM_EINVAL, "unknown morph kind %d", m->kind);
-        LM_CHECK(L >= 0 && L + 1 < ch.depth && ch.layer[L + 1].type == LM_ARCH_LAYER_DENSE &&
-                     ch.layer[L + 1].width == ch.layer[L].width && ch.layer[L + 1].skip == 0,
+        LM_CHECK(L >= 0 && L + 1 < ch.depth, LM_EINVAL,
+                 "the morph inserts a layer after layer %d, but the genome has %d layers", L,
+                 ch.depth);
+        const lm_arch_layer *a = &ch.layer[L], *b = &ch.layer[L + 1];
+        LM_CHECK((a->type == LM_ARCH_LAYER_DENSE || a->type == LM_ARCH_LAYER_CONV) &&
+                     b->type == a->type && b->width == a->width && b->skip == 0 &&
+                     (b->type == LM_ARCH_LAYER_DENSE || (b->kernel == a->kernel && b->stride == 1)),
                  LM_EINVAL,
-                 "the morph inserts a dense layer after layer %d, which the genome (%d layers) "
-                 "does not hold", L, ch.depth);
+                 "the morph inserts an identity layer after layer %d, which the genome (%d "
+                 "layers) does not hold", L, ch.depth);
         /* Sources after the inserted layer's output move down by one (arch.h: source k
          * is layer k-1's output); nothing may read the donor layer's own output, which
          * the inserted layer took over. */
@@ -297,6 +302,33 @@ static int first_difference(const lm_net_desc *a, const lm_net_desc *b) {
     return n;
 }
 
+/* Net2Deeper of the donor dd (weights dw, trainer dt) into `want`, whose layer k is the
+ * inserted one, after the ReLU that ends dd's layer k - 1: a conv or dense with a fused
+ * ReLU (an MLP's dense layer), or conv + BN + ReLU, whose new normalization undoes the
+ * statistics it meets on the training data. */
+static int deepen(lm_runner *r, lm_trainer *dt, const lm_net_desc *dd, const float *dw,
+                  const lm_net_desc *want, int k, lm_layer_desc *cl, int lcap, lm_net_desc *cd,
+                  float *cw, size_t cap) {
+    LM_CHECK(k >= 1 && k < want->n_layers, LM_EINVAL,
+             "Net2Deeper: the genome's network differs from the donor's at layer %d", k);
+    int src = k - 1;
+    while (src > 0 && dd->layers[src].op != LM_OP_CONV && dd->layers[src].op != LM_OP_DENSE) src--;
+    const lm_layer_desc *l = &want->layers[k];
+    if (!(k + 1 < want->n_layers && want->layers[k + 1].op == LM_OP_BATCHNORM))
+        return lm_net2deeper(dd, dw, src, l->kernel ? l->kernel : 1, cl, lcap, cd, cw, cap);
+    int c = l->out_channels;
+    LM_CHECK(c >= 1, LM_EINVAL, "Net2Deeper: the inserted layer has %d channels", c);
+    float *mean = malloc(2 * (size_t)c * sizeof *mean);
+    LM_CHECK_ALLOC(mean);
+    int n = r->train->n < 2048 ? (int)r->train->n : 2048;
+    int rc = lm_trainer_activation_stats(dt, dd, k - 1, n, mean, mean + c);
+    if (rc == LM_OK)
+        rc = lm_net2deeper_bn(dd, dw, src, l->kernel ? l->kernel : 1, mean, mean + c, cl, lcap,
+                              cd, cw, cap);
+    free(mean);
+    return rc < 0 ? lm_error_trace(__FILE__, __LINE__, __func__, rc) : LM_OK;
+}
+
 /* The inherited weights (weights, *n floats, malloc'd) of the network `want` (the
  * trial's genome's): the donor's network and weights from the snapshot, transformed. */
 static int morphed_weights(lm_runner *r, const lm_config *c, const double *donor_hp,
@@ -329,8 +361,7 @@ static int morphed_weights(lm_runner *r, const lm_config *c, const double *donor
             int width = k < want->n_layers ? want->layers[k].out_channels : 0;
             rc = lm_net2wider(&dd, dw, k, width, m->noise, &rng, cl, lcap, &cd, cw, cap);
         } else {
-            /* The inserted layer follows the ReLU of the layer before it. */
-            rc = lm_net2deeper(&dd, dw, k - 1, 1, cl, lcap, &cd, cw, cap);
+            rc = deepen(r, dt, &dd, dw, want, k, cl, lcap, &cd, cw, cap);
         }
     }
     if (rc == LM_OK) {

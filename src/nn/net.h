@@ -262,6 +262,9 @@ void lm__net_sgd_step(lm__net *net, const lm__sgd *opt, double lr);
 void lm__init_weights(const lm__net *net, float *w, int64_t n_w, float *b, int64_t n_b,
                       int64_t fan_in, int relu_gain, lm_rng *rng);
 
+/* Batch normalization's epsilon (bnorm.c; Net2Deeper's normalization undoes it). */
+#define LM__BN_EPS 1e-5f
+
 /* Layer kinds. */
 extern const lm__layer_ops lm__dense_ops, lm__relu_ops, lm__dropout_ops, lm__identity_ops,
     lm__zero_ops, lm__conv_ops, lm__pool_ops, lm__bnorm_ops, lm__add_ops, lm__concat_ops;

@@ -368,12 +368,13 @@ static int relu_point(const lm_net_desc *d, const built *p, int layer, int *poin
     }
 }
 
-/* Description layer i of the child: the parent's, its inputs past `point` renumbered
- * for the layer inserted at point + 1 (which takes point's place as an input). */
-static lm_layer_desc shifted(const lm_layer_desc *l, int point) {
+/* Description layer i of the child: the parent's, its inputs from `point` on
+ * renumbered for the n_new layers inserted after point (the last of which takes
+ * point's place as an input). */
+static lm_layer_desc shifted(const lm_layer_desc *l, int point, int n_new) {
     lm_layer_desc s = *l;
     for (int j = 0; j < s.n_inputs; j++)
-        if (s.inputs[j] >= point) s.inputs[j]++;
+        if (s.inputs[j] >= point) s.inputs[j] += n_new;
     return s;
 }
 
@@ -386,56 +387,97 @@ static void identity_weights(const lm__layer *l, float *w) {
     for (int o = 0; o < c; o++) w[((int64_t)o * c + o) * kk + centre] = 1.0f;
 }
 
+/* A normalization that undoes itself on inputs of this mean and variance: scale
+ * sqrt(var + eps), shift mean (parameters w), the same running statistics (s). */
+static void undoing_norm(const lm__layer *l, const float *mean, const float *var, float *w,
+                         float *s) {
+    int64_t c = l->n_b / 2;
+    for (int64_t i = 0; i < c; i++) {
+        w[i] = sqrtf(var[i] + LM__BN_EPS);
+        w[c + i] = mean[i];
+        s[i] = mean[i];
+        s[c + i] = var[i];
+    }
+}
+
+/* With mean and var (NULL: without) the inserted layers are conv/dense, BN, ReLU. */
 static int deeper(built *p, built *c, const lm_net_desc *parent, const float *pw, int layer,
-                  int kernel, lm_layer_desc *child_layers, int cap, lm_net_desc *child, float *cw,
-                  size_t child_cap) {
-    int e, point = -1;
+                  int kernel, const float *mean, const float *var, lm_layer_desc *child_layers,
+                  int cap, lm_net_desc *child, float *cw, size_t child_cap) {
+    int e, point = -1, n_new = mean ? 3 : 1;
+    const char *what = mean ? "Net2Deeper (with batch normalization)" : "Net2Deeper";
     LM_CALL(build(parent, p));
-    LM_CALL(check_target(parent, pw, p, layer, "Net2Deeper", &e));
+    LM_CALL(check_target(parent, pw, p, layer, what, &e));
     int conv = parent->layers[layer].op == LM_OP_CONV;
     LM_CHECK(!conv || (kernel >= 1 && kernel <= 11 && kernel % 2 == 1), LM_EINVAL,
-             "Net2Deeper: the identity convolution's kernel must be odd, 1 to 11, got %d", kernel);
-    LM_CHECK(parent->n_layers < LM_NET_MAX_LAYERS && parent->n_layers + 1 <= cap, LM_EINVAL,
-             "Net2Deeper: the child has %d layers, the capacity is %d (at most %d)",
-             parent->n_layers + 1, cap, LM_NET_MAX_LAYERS);
+             "%s: the identity convolution's kernel must be odd, 1 to 11, got %d", what, kernel);
+    LM_CHECK(parent->n_layers + n_new <= LM_NET_MAX_LAYERS && parent->n_layers + n_new <= cap,
+             LM_EINVAL, "%s: the child has %d layers, the capacity is %d (at most %d)", what,
+             parent->n_layers + n_new, cap, LM_NET_MAX_LAYERS);
     LM_CALL(relu_point(parent, p, layer, &point));
     lm__shape s = p->net->tensors[p->tid[point]].shape;
+    for (int i = 0; i < s.c && mean; i++)
+        LM_CHECK(isfinite(mean[i]) && isfinite(var[i]) && var[i] >= 0, LM_EINVAL,
+                 "%s: channel %d's statistics are mean %g, variance %g", what, i, mean[i], var[i]);
     for (int i = 0; i <= point; i++) child_layers[i] = parent->layers[i];
     child_layers[point + 1] =
         conv ? (lm_layer_desc){.op = LM_OP_CONV, .out_channels = s.c, .kernel = kernel,
-                               .padding = -1, .relu = 1}
-             : (lm_layer_desc){.op = LM_OP_DENSE, .out_channels = s.c, .relu = 1};
+                               .padding = -1, .relu = !mean}
+             : (lm_layer_desc){.op = LM_OP_DENSE, .out_channels = s.c, .relu = !mean};
+    if (mean) {
+        child_layers[point + 2] = (lm_layer_desc){.op = LM_OP_BATCHNORM};
+        child_layers[point + 3] = (lm_layer_desc){.op = LM_OP_RELU};
+    }
     for (int i = point + 1; i < parent->n_layers; i++)
-        child_layers[i + 1] = shifted(&parent->layers[i], point);
+        child_layers[i + n_new] = shifted(&parent->layers[i], point, n_new);
     *child = *parent;
     child->layers = child_layers;
-    child->n_layers = parent->n_layers + 1;
+    child->n_layers = parent->n_layers + n_new;
     LM_CALL(build(child, c));
-    LM_CALL(check_child_cap(c, child_cap, "Net2Deeper"));
-    /* The inserted layer is one engine layer; the others keep their order around it. */
+    LM_CALL(check_child_cap(c, child_cap, what));
+    /* Each inserted layer is one engine layer; the others keep their order around them. */
     int en = c->tid[point + 1] - 1;
-    LM_CHECK(en >= 0 && c->net->n_layers == p->net->n_layers + 1, LM_EINTERNAL,
-             "Net2Deeper: the child has %d engine layers, the parent %d", c->net->n_layers,
+    LM_CHECK(en >= 0 && c->net->n_layers == p->net->n_layers + n_new, LM_EINTERNAL,
+             "%s: the child has %d engine layers, the parent %d", what, c->net->n_layers,
              p->net->n_layers);
     for (int k = 0; k < c->net->n_layers; k++) {
+        const lm__layer *l = &c->net->layers[k];
         if (k == en)
-            identity_weights(&c->net->layers[k], cw + c->off[k]);
-        else
-            LM_CALL(copy_layer(p, pw, k < en ? k : k - 1, c, cw, k));
+            identity_weights(l, cw + c->off[k]);
+        else if (mean && k == en + 1)
+            undoing_norm(l, mean, var, cw + c->off[k], cw + c->soff[k]);
+        else if (!(mean && k == en + 2)) /* the inserted ReLU has no parameters */
+            LM_CALL(copy_layer(p, pw, k < en ? k : k - n_new, c, cw, k));
     }
+    return LM_OK;
+}
+
+static int deeper_call(const lm_net_desc *parent, const float *parent_params, int layer,
+                       int kernel, const float *mean, const float *var,
+                       lm_layer_desc *child_layers, int cap, lm_net_desc *child,
+                       float *child_params, size_t child_cap) {
+    LM_CHECK(parent && child_layers && child && child_params, LM_EINVAL,
+             "Net2Deeper: NULL argument");
+    built p = {0}, c = {0};
+    int rc = deeper(&p, &c, parent, parent_params, layer, kernel, mean, var, child_layers, cap,
+                    child, child_params, child_cap);
+    built_fini(&p);
+    built_fini(&c);
+    if (rc < 0) return lm_error_trace(__FILE__, __LINE__, __func__, rc);
     return LM_OK;
 }
 
 int lm_net2deeper(const lm_net_desc *parent, const float *parent_params, int layer, int kernel,
                   lm_layer_desc *child_layers, int cap, lm_net_desc *child, float *child_params,
                   size_t child_cap) {
-    LM_CHECK(parent && child_layers && child && child_params, LM_EINVAL,
-             "Net2Deeper: NULL argument");
-    built p = {0}, c = {0};
-    int rc = deeper(&p, &c, parent, parent_params, layer, kernel, child_layers, cap, child,
-                    child_params, child_cap);
-    built_fini(&p);
-    built_fini(&c);
-    if (rc < 0) return lm_error_trace(__FILE__, __LINE__, __func__, rc);
-    return LM_OK;
+    return deeper_call(parent, parent_params, layer, kernel, NULL, NULL, child_layers, cap, child,
+                       child_params, child_cap);
+}
+
+int lm_net2deeper_bn(const lm_net_desc *parent, const float *parent_params, int layer, int kernel,
+                     const float *mean, const float *var, lm_layer_desc *child_layers, int cap,
+                     lm_net_desc *child, float *child_params, size_t child_cap) {
+    LM_CHECK(mean && var, LM_EINVAL, "Net2Deeper (with batch normalization): no statistics");
+    return deeper_call(parent, parent_params, layer, kernel, mean, var, child_layers, cap, child,
+                       child_params, child_cap);
 }

@@ -228,8 +228,10 @@ static int breed(evolution *s, const lm_trials *t, double *x, lm_trial *child) {
 /* ---- Lamarckian inheritance ----
  * A child is its parent's genome changed by one function-preserving morph (Chen,
  * Goodfellow and Shlens 2016): a layer widened to a larger allowed width (Net2WiderNet)
- * or a dense layer of the same width inserted after a dense layer (Net2DeeperNet, the
- * identity). It is an LM_JOB_CLONE of the parent carrying the morph: the worker
+ * or an identity layer inserted after a dense or conv layer (Net2DeeperNet): a dense
+ * layer of the same width, or a conv of the same width and kernel, stride 1, whose
+ * batch normalization starts by undoing the statistics it meets (the worker measures
+ * them on the training data). It is an LM_JOB_CLONE of the parent carrying the morph: the worker
  * transforms the parent's kept weights and trains the child inherit_epochs epochs.
  * Other named mutations (kernel, type, skips, removing a layer) and crossover do not
  * preserve the function and are not used; other hyperparameters are the parent's. So
@@ -268,14 +270,29 @@ static int widen_ok(const lm_arch_chain *ch, int i) {
     return 1;
 }
 
-/* Whether a dense identity layer can go after layer i: a dense layer, room for one more,
- * one stage (a template with more would move its pools), and no skip reading layer i's
- * output (the new layer takes it over). */
+/* Whether an identity layer can go after layer i: a dense layer, or a conv layer where
+ * the space allows stride 1 (the identity's); no skip into layer i (its output is then a
+ * sum, while Net2Deeper goes after its ReLU, before the sum); room for one more; no
+ * skip reading layer i's output (the new layer takes it over); and with stages (a
+ * template divides the depth among them) every layer in its stage still, the new one
+ * in layer i's: each boundary b moves to b + 1 when after layer i, else stays. */
 static int deepen_ok(const lm_arch_space *as, const lm_arch_chain *ch, int i) {
-    if (ch->layer[i].type != LM_ARCH_LAYER_DENSE || ch->depth >= as->max_depth) return 0;
-    if (as->family == LM_ARCH_CHAIN && as->stages > 1) return 0;
+    lm_arch_layer_type ty = ch->layer[i].type;
+    if ((ty != LM_ARCH_LAYER_DENSE && ty != LM_ARCH_LAYER_CONV) || ch->layer[i].skip ||
+        ch->depth >= as->max_depth)
+        return 0;
+    if (ty == LM_ARCH_LAYER_CONV) {
+        int unit = 0;
+        for (int k = 0; k < as->n_strides; k++) unit |= as->strides[k] == 1;
+        if (!unit) return 0;
+    }
     for (int j = i + 1; j < ch->depth; j++)
         if (ch->layer[j].skip & ((uint32_t)1 << (i + 1))) return 0;
+    if (as->family == LM_ARCH_CHAIN)
+        for (int st = 1; st < as->stages; st++) {
+            int b = st * ch->depth / as->stages, b1 = st * (ch->depth + 1) / as->stages;
+            if (b1 != b + (b > i)) return 0;
+        }
     return 1;
 }
 
@@ -350,6 +367,7 @@ static int propose_morph(evolution *s, double *x, lm_morph *m, uint64_t *mutated
         }
         child.layer[L + 1] = ch.layer[L];
         child.layer[L + 1].skip = 0;
+        child.layer[L + 1].stride = 1;
         child.depth++;
     }
     if (lm_arch_chain_encode(as, &child, gc, (size_t)n) < 0) {

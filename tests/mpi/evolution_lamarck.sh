@@ -1,4 +1,5 @@
-# Lamarckian aging evolution over MLPs on digits with 4 ranks (issue 7): after the first
+# Lamarckian aging evolution over MLPs, then over convolutional chains, on digits with
+# 4 ranks (issue 7): after the first
 # population every child inherits its parent's trained weights through one Net2Net
 # morph (trials/reason says which), so its first-epoch validation accuracy is at least
 # its parent's final one (within 0.05), while the first population, trained from
@@ -43,4 +44,51 @@ assert c1 > np.mean(scratch) + 0.25, "inherited children do not start above scra
 PYEOF
 "$PY" inherit.py $r > inherit.txt 2>&1 || { cat inherit.txt; fail "inheritance"; }
 cat inherit.txt
+
+# Convolutional chains of 2 stages: a conv layer deepens by a conv + BN + ReLU whose
+# normalization undoes the statistics it meets; every child, deepened or widened,
+# starts within 0.1 of its parent's final accuracy, and every layer keeps its stage.
+cat > conv.yaml <<YAML
+experiment: {name: lc, seed: 1, output: $work/conv, progress_interval: 60}
+data: {dataset: digits, validation_fraction: 0.2}
+training: {epochs: 6, batch_size: 64, lr: 0.02, momentum: 0.9}
+model:
+  space: chain
+  architecture: {min_depth: 2, max_depth: 6, types: [conv, max_pool], kernels: [3], widths: [8, 16], strides: [1], skips: none, stages: 2, stem_filters: 8}
+search: {algorithm: evolution, trials: 24, population: 4, sample_size: 2, survivor: oldest, inheritance: lamarckian, inherit_epochs: 2}
+YAML
+run_mpi 4 run conv.yaml 2> conv_log.txt || { tail -20 conv_log.txt; fail "conv run exited non-zero"; }
+cat > conv.py <<'PYEOF'
+import re, sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+dec = lambda v: [x.decode() if isinstance(x, bytes) else x for x in v]
+reason, par, text = dec(f["trials/reason"][()]), f["trials/parent0"][()], dec(f["genomes/text"][()])
+assert set(dec(f["trials/status"][()])) == {"done"}, reason
+ct, ce, cv = f["curves/trial"][()], f["curves/epoch"][()], f["curves/val_accuracy"][()]
+first = lambda t: float(cv[(ct == t) & (ce == 1)][0])
+final = lambda t: float(cv[ct == t][np.argmax(ce[ct == t])])
+def layers(t):  # [(stage, description)] per chain layer
+    out, stage = [], -1
+    for line in text[t].splitlines():
+        if line.strip().startswith("stage "): stage += 1
+        m = re.match(r"\s*l(\d+): (.*)", line)
+        if m: out.append((stage, m.group(2)))
+    return out
+deep = 0
+for t, r in enumerate(reason):
+    if not r.startswith("inherited from trial "): continue
+    p = int(par[t])
+    assert first(t) >= final(p) - 0.1, f"trial {t} starts at {first(t):.4f}, parent {p} ended at {final(p):.4f}"
+    m = re.search(r"Net2Deeper after layer (\d+)", r)
+    if not m: continue
+    L, a, b = int(m.group(1)), layers(p), layers(t)
+    assert a[L][1].startswith("conv "), (a[L], r)
+    assert b[L + 1][1].startswith("conv ") and b[L + 1][0] == a[L][0], (b[L + 1], a[L])
+    assert [x[0] for x in b[:L + 1] + b[L + 2:]] == [x[0] for x in a], (a, b)
+    deep += 1
+    print(f"trial {t} <- {p}: {r}; parent's final {final(p):.4f}, child's epoch 1 {first(t):.4f}")
+assert deep >= 1, f"no conv layer was deepened: {reason}"
+PYEOF
+"$PY" conv.py conv/results.h5 > conv.txt 2>&1 || { cat conv.txt; fail "conv inheritance"; }
+cat conv.txt
 pass "evolution_lamarck"

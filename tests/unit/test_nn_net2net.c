@@ -1,6 +1,7 @@
 /* Unit tests of Net2Net (lm_net2wider, lm_net2deeper) on networks trained one epoch
  * on digits: children given the computed weights produce the parents' logits within
- * 1e-4 (relative, before any training) for dense and convolutional layers, noise
+ * 1e-4 (relative, before any training) for dense and convolutional layers (deepening
+ * a conv + BN + ReLU network with its own normalization too), noise
  * changes them a little, the children train on; the weight vector's layout and the
  * transformations' refusals. */
 #include <setjmp.h>
@@ -101,12 +102,13 @@ static double logit_diff(const fixture *fx, lm_trainer *a, lm_trainer *b) {
     return d / m;
 }
 
-typedef enum { WIDER, DEEPER } op;
+typedef enum { WIDER, DEEPER, DEEPER_BN } op;
 
 /* Transforms the trained parent at layer (to width, or with an identity of kernel
- * `arg`), checks the child's function against the parent's, then trains the child one
- * epoch: its validation loss is no worse than the parent's last + 0.05. Returns the
- * relative logit difference. */
+ * `arg`; DEEPER_BN: layer is a conv followed by BN and ReLU, layer + 2, whose output's
+ * statistics over the training set the new normalization undoes), checks the child's
+ * function against the parent's, then trains the child one epoch: its validation loss
+ * is no worse than the parent's last + 0.05. Returns the relative logit difference. */
 static double transform(const fixture *fx, lm_trainer *parent, const lm_net_desc *pd,
                         double parent_loss, op kind, int layer, int arg, double noise,
                         lm_net_desc *cd_out) {
@@ -122,17 +124,28 @@ static double transform(const fixture *fx, lm_trainer *parent, const lm_net_desc
     assert_non_null(cw);
     lm_rng r;
     lm_rng_init(&r, 3, 4, 5);
-    int rc = kind == WIDER ? lm_net2wider(pd, pw, layer, arg, noise, &r, CL, CAP, &cd, cw, cap)
+    int rc;
+    if (kind == DEEPER_BN) {
+        float mean[64], var[64];
+        rc = lm_trainer_activation_stats(parent, pd, layer + 2, (int)fx->train.n, mean, var);
+        if (rc == LM_OK)
+            rc = lm_net2deeper_bn(pd, pw, layer, arg, mean, var, CL, CAP, &cd, cw, cap);
+    } else {
+        rc = kind == WIDER ? lm_net2wider(pd, pw, layer, arg, noise, &r, CL, CAP, &cd, cw, cap)
                            : lm_net2deeper(pd, pw, layer, arg, CL, CAP, &cd, cw, cap);
+    }
     if (rc < 0) fail_msg("transform: %s", lm_error_message());
     size_t cn = lm_net_param_count(&cd);
     assert_true(cn > pn);
     lm_trainer *child = with_weights(fx, &cd, cw, cn);
+
     double diff = logit_diff(fx, parent, child);
     lm_epoch_stats s;
     assert_int_equal(lm_trainer_epoch(child, &s), LM_OK);
     assert_false(s.diverged);
-    assert_true(s.val_loss <= parent_loss + 0.05);
+    if (!(s.val_loss <= parent_loss + 0.05))
+        fail_msg("the child's validation loss after an epoch is %g, the parent's %g", s.val_loss,
+                 parent_loss);
     lm_trainer_destroy(&child);
     free(cw);
     if (cd_out) {
@@ -141,6 +154,15 @@ static double transform(const fixture *fx, lm_trainer *parent, const lm_net_desc
         free(CL);
     }
     return diff;
+}
+
+/* d has n_layers layers, and layers from.. are of the kinds ops[0..n). */
+static void expect_ops(const lm_net_desc *d, int n_layers, int from, int n, const lm_op *ops) {
+    assert_int_equal(d->n_layers, n_layers);
+    for (int i = 0; i < n; i++)
+        if (d->layers[from + i].op != ops[i])
+            fail_msg("layer %d is op %d, expected %d", from + i, (int)d->layers[from + i].op,
+                     (int)ops[i]);
 }
 
 static const lm_layer_desc MLP[] = {
@@ -192,10 +214,9 @@ static void test_cnn(void **state) {
     lm_net_desc cd;
     double e8 = transform(fx, t, &d, loss, DEEPER, 0, 3, 0.0, &cd);
     /* The identity convolution went after the ReLU (layer 2), before the pooling. */
-    assert_int_equal(cd.n_layers, 9);
-    assert_int_equal(cd.layers[3].op, LM_OP_CONV);
+    static const lm_op after_relu[] = {LM_OP_RELU, LM_OP_CONV, LM_OP_MAXPOOL};
+    expect_ops(&cd, 9, 2, 3, after_relu);
     assert_int_equal(cd.layers[3].out_channels, 8);
-    assert_int_equal(cd.layers[4].op, LM_OP_MAXPOOL);
     free((void *)cd.layers);
     double e9 = transform(fx, t, &d, loss, DEEPER, 4, 5, 0.0, NULL);
     print_message("CNN relative logit differences: %.2g %.2g %.2g %.2g %.2g\n", e0, e4, e7, e8, e9);
@@ -204,6 +225,107 @@ static void test_cnn(void **state) {
     print_message("CNN with noise 0.05: %.2g\n", en);
     assert_true(en > 1e-5 && en < 0.2);
     lm_trainer_destroy(&t);
+}
+
+/* Deepening a conv + BN + ReLU network with a conv + BN + ReLU: the new
+ * normalization's scale and shift are the standard deviation and mean of the ReLU
+ * output it reads, so the child computes the parent's function; the statistics
+ * themselves match a direct computation on an identity layer over the input. */
+static void test_deeper_bn(void **state) {
+    fixture *fx = *state;
+    lm_net_desc d = {CNN, 8, 1, 8, 8, 10};
+    double loss;
+    lm_trainer *t = trained(fx, &d, 1, &loss);
+    lm_net_desc cd;
+    double e0 = transform(fx, t, &d, loss, DEEPER_BN, 0, 1, 0.0, &cd);
+    /* conv, BN, ReLU, then the new conv (no fused ReLU), BN, ReLU, then the pooling */
+    static const lm_op inserted[] = {LM_OP_RELU, LM_OP_CONV, LM_OP_BATCHNORM, LM_OP_RELU,
+                                     LM_OP_MAXPOOL};
+    expect_ops(&cd, 11, 2, 5, inserted);
+    assert_int_equal(cd.layers[3].relu, 0);
+    free((void *)cd.layers);
+    double e4 = transform(fx, t, &d, loss, DEEPER_BN, 4, 3, 0.0, NULL);
+    print_message("CNN deepened with BN, relative logit differences: %.2g %.2g\n", e0, e4);
+    assert_true(e0 <= 1e-4 && e4 <= 1e-4);
+
+    /* In evaluation any statistics give the identity; training normalizes by the
+     * batch's and moves the running statistics toward them. After an epoch at a
+     * learning rate of 1e-9 the child still computes the parent's function when its
+     * normalization undid the measured statistics, and not when it undid mean 0,
+     * variance 1 (what a new layer would start from). */
+    const float *w;
+    size_t n;
+    lm_trainer_weights(t, &w, &n);
+    float ones[8], zeros[8], mean[8], var[8];
+    for (int i = 0; i < 8; i++) ones[i] = 1, zeros[i] = 0;
+    assert_int_equal(lm_trainer_activation_stats(t, &d, 2, (int)fx->train.n, mean, var), LM_OK);
+    for (int i = 0; i < 8; i++) assert_true(mean[i] >= 0 && var[i] >= 0);
+    lm_train_params still = fx->p;
+    still.lr = 1e-9;
+    /* The parent's own normalizations move too: the reference is the parent after the
+     * same epoch (same seed, so the same batches). */
+    lm_trainer *ref;
+    assert_int_equal(lm_trainer_create_from_desc(&d, &still, &fx->train, &fx->val, 9, 2, &ref),
+                     LM_OK);
+    assert_int_equal(lm_trainer_set_weights(ref, w, n), LM_OK);
+    lm_epoch_stats es;
+    assert_int_equal(lm_trainer_epoch(ref, &es), LM_OK);
+    double after[2];
+    for (int k = 0; k < 2; k++) {
+        lm_layer_desc CL[CAP];
+        size_t cap = 2 * n;
+        float *cw = malloc(cap * sizeof *cw);
+        assert_non_null(cw);
+        assert_int_equal(lm_net2deeper_bn(&d, w, 0, 3, k ? zeros : mean, k ? ones : var, CL, CAP,
+                                          &cd, cw, cap),
+                         LM_OK);
+        lm_trainer *c;
+        assert_int_equal(lm_trainer_create_from_desc(&cd, &still, &fx->train, &fx->val, 9, 2, &c),
+                         LM_OK);
+        assert_int_equal(lm_trainer_set_weights(c, cw, lm_net_param_count(&cd)), LM_OK);
+        assert_true(logit_diff(fx, t, c) <= 1e-4);
+        assert_int_equal(lm_trainer_epoch(c, &es), LM_OK);
+        after[k] = logit_diff(fx, ref, c);
+        lm_trainer_destroy(&c);
+        free(cw);
+    }
+    print_message("after an epoch at lr 1e-9: %.2g (measured statistics), %.2g (0 and 1)\n",
+                  after[0], after[1]);
+    assert_true(after[0] < 0.05 && after[1] > 4 * after[0]);
+    lm_trainer_destroy(&ref);
+    lm_trainer_destroy(&t);
+
+    /* An identity over the input: its statistics are the input's, per batch of 64. */
+    lm_layer_desc L[] = {{.op = LM_OP_IDENTITY}, {.op = LM_OP_DENSE, .out_channels = 16, .relu = 1}};
+    lm_net_desc di = {L, 2, 1, 8, 8, 10};
+    lm_trainer *ti = trained(fx, &di, 0, NULL);
+    float m1, v1;
+    int ns = 300;
+    assert_int_equal(lm_trainer_activation_stats(ti, &di, 0, ns, &m1, &v1), LM_OK);
+    double mu = 0, v = 0;
+    for (int at = 0; at < ns; at += 64) {
+        int m = ns - at < 64 ? ns - at : 64;
+        double sum = 0, sum2 = 0;
+        for (int64_t i = (int64_t)at * 64; i < (int64_t)(at + m) * 64; i++) {
+            sum += fx->train.X[i];
+            sum2 += (double)fx->train.X[i] * fx->train.X[i];
+        }
+        double bm = sum / (m * 64.0);
+        mu += bm * m / ns;
+        v += (sum2 / (m * 64.0) - bm * bm) * m / ns;
+    }
+    if (!(fabs(m1 - mu) < 1e-5 * (1 + fabs(mu)) && fabs(v1 - v) < 1e-4 * (1 + v)))
+        fail_msg("statistics %g %g, expected %g %g", m1, v1, mu, v);
+    /* Another network's description, a layer past the end, too many samples. */
+    assert_int_equal(lm_trainer_activation_stats(ti, &d, 0, ns, &m1, &v1), LM_EINVAL);
+    assert_non_null(strstr(lm_error_message(), "not the trainer's network"));
+    lm_error_clear();
+    assert_int_equal(lm_trainer_activation_stats(ti, &di, 2, ns, &m1, &v1), LM_EINVAL);
+    lm_error_clear();
+    assert_int_equal(lm_trainer_activation_stats(ti, &di, 0, (int)fx->train.n + 1, &m1, &v1),
+                     LM_EINVAL);
+    lm_error_clear();
+    lm_trainer_destroy(&ti);
 }
 
 /* Chained transformations and skip connections: deepening renumbers the inputs of
@@ -284,6 +406,10 @@ static void test_refusals(void **state) {
     REFUSED(lm_net2wider(&d, w, 0, 12, 0.0, &r, CL, 3, &cd, cw, cap), "capacity is 3");
     REFUSED(lm_net2wider(&d, w, 0, 12, 0.0, &r, CL, CAP, &cd, cw, 100), "the buffer holds 100");
     REFUSED(lm_net2deeper(&d, w, 0, 4, CL, CAP, &cd, cw, cap), "must be odd");
+    float mean[8] = {0}, var[8] = {1, 1, 1, -1, 1, 1, 1, 1};
+    REFUSED(lm_net2deeper_bn(&d, w, 0, 3, mean, var, CL, CAP, &cd, cw, cap),
+            "channel 3's statistics are mean 0, variance -1");
+    REFUSED(lm_net2deeper_bn(&d, w, 0, 3, NULL, var, CL, CAP, &cd, cw, cap), "no statistics");
     /* The dense layer without its ReLU goes straight to the classifier. */
     lm_layer_desc L2[] = {{.op = LM_OP_DENSE, .out_channels = 16}};
     lm_net_desc d2 = {L2, 1, 1, 8, 8, 10};
@@ -308,6 +434,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mlp),
         cmocka_unit_test(test_cnn),
+        cmocka_unit_test(test_deeper_bn),
         cmocka_unit_test(test_skip_and_chain),
         cmocka_unit_test(test_refusals),
     };

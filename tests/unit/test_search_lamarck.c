@@ -1,7 +1,8 @@
 /* Lamarckian evolution (issue 7), the search side, driven by a fake controller with one
  * worker: after the first population every child is an LM_JOB_CLONE of a population
  * member whose state is kept (PAUSED), carrying a Net2Net morph that its genome matches
- * (a wider layer, or a dense layer of the same width inserted), trained inherit_epochs
+ * (a wider layer, or an identity dense or conv layer inserted, every layer keeping its
+ * stage), trained inherit_epochs
  * epochs; every trial is paused at its last epoch; exactly the population's members
  * stay paused, and a member that leaves (or the search's end) releases its state. */
 #include <setjmp.h>
@@ -54,6 +55,14 @@ static int same_layer(const lm_arch_layer *a, const lm_arch_layer *b) {
            (a->type == LM_ARCH_LAYER_DENSE || (a->kernel == b->kernel && a->stride == b->stride));
 }
 
+/* The stage of layer i of a chain of `depth` layers over `stages` (stage s starts at
+ * layer s * depth / stages). */
+static int stage_at(int stages, int depth, int i) {
+    int st = 0;
+    while (st + 1 < stages && (st + 1) * depth / stages <= i) st++;
+    return st;
+}
+
 /* The child's genome is its parent's with the morph applied, nothing else. */
 static void check_morph(const lm_space *sp, const lm_trial *parent, const lm_trial *child) {
     lm_arch_chain a, b;
@@ -73,12 +82,30 @@ static void check_morph(const lm_space *sp, const lm_trial *parent, const lm_tri
     } else {
         assert_int_equal(m->kind, LM_MORPH_DEEPER);
         assert_int_equal(b.depth, a.depth + 1);
-        assert_int_equal(a.layer[m->layer].type, LM_ARCH_LAYER_DENSE);
-        assert_int_equal(b.layer[m->layer + 1].type, LM_ARCH_LAYER_DENSE);
-        assert_int_equal(b.layer[m->layer + 1].width, a.layer[m->layer].width);
+        const lm_arch_layer *src = &a.layer[m->layer], *id = &b.layer[m->layer + 1];
+        assert_true(src->type == LM_ARCH_LAYER_DENSE || src->type == LM_ARCH_LAYER_CONV);
+        assert_int_equal(src->skip, 0);
+        assert_int_equal(id->type, src->type);
+        assert_int_equal(id->width, src->width);
+        assert_int_equal(id->skip, 0);
+        if (src->type == LM_ARCH_LAYER_CONV) {
+            assert_int_equal(id->kernel, src->kernel);
+            assert_int_equal(id->stride, 1);
+        }
         for (int i = 0; i <= m->layer; i++) assert_true(same_layer(&a.layer[i], &b.layer[i]));
         for (int i = m->layer + 1; i < a.depth; i++)
             assert_true(same_layer(&a.layer[i], &b.layer[i + 1]));
+        /* A template divides the depth among its stages: every layer keeps its stage,
+         * and the new one is in its source's. */
+        const lm_arch_space *as = lm_space_arch(sp, NULL, NULL);
+        if (as->family == LM_ARCH_CHAIN)
+            for (int i = 0; i < a.depth; i++) {
+                int j = i <= m->layer ? i : i + 1;
+                assert_int_equal(stage_at(as->stages, a.depth, i), stage_at(as->stages, b.depth, j));
+            }
+        if (as->family == LM_ARCH_CHAIN)
+            assert_int_equal(stage_at(as->stages, a.depth, m->layer),
+                             stage_at(as->stages, b.depth, m->layer + 1));
     }
 }
 
@@ -161,6 +188,22 @@ static void drive(lm_searcher *s, lm_trials *t, const lm_space *sp, int epochs, 
     }
 }
 
+/* Lamarckian evolution over sp (population P, a snapshot after every event, children
+ * trained `inherit` epochs) driven to its end into t. */
+static void run_lamarck(const lm_space *sp, uint64_t seed, int trials, int epochs, int P,
+                        int inherit, lm_trials *t, run_stats *st) {
+    lm_search_params p = {.space = sp, .seed = seed, .max_trials = trials, .epochs = epochs};
+    set_opt(&p, "population", P, NULL);
+    set_opt(&p, "snapshot_every", 1, NULL);
+    set_opt(&p, "inheritance", 0, "lamarckian");
+    set_opt(&p, "inherit_epochs", inherit, NULL);
+    lm_searcher *s;
+    assert_int_equal(lm_searcher_create("evolution", &p, &s), LM_OK);
+    assert_int_equal(lm_trials_init(t, lm_space_size(sp)), LM_OK);
+    drive(s, t, sp, epochs, inherit, P, st);
+    lm_searcher_destroy(&s);
+}
+
 static void test_lamarck_mlp(void **state) {
     (void)state;
     lm_space *sp = mlp_space(LM_ARCH_MLP);
@@ -187,26 +230,46 @@ static void test_lamarck_mlp(void **state) {
     lm_space_destroy(&sp);
 }
 
-/* A chain of conv and dense layers: convs can only widen, dense layers also deepen. */
+/* A chain of conv and dense layers: both widen and deepen. */
 static void test_lamarck_chain(void **state) {
     (void)state;
     lm_space *sp = mlp_space(LM_ARCH_CHAIN);
-    lm_search_params p = {.space = sp, .seed = 3, .max_trials = 16, .epochs = 2};
-    set_opt(&p, "population", 3, NULL);
-    set_opt(&p, "snapshot_every", 1, NULL);
-    set_opt(&p, "inheritance", 0, "lamarckian");
-    set_opt(&p, "inherit_epochs", 3, NULL);
-    lm_searcher *s;
-    assert_int_equal(lm_searcher_create("evolution", &p, &s), LM_OK);
     lm_trials t;
-    assert_int_equal(lm_trials_init(&t, lm_space_size(sp)), LM_OK);
     run_stats st;
-    drive(s, &t, sp, 2, 3, 3, &st);
+    run_lamarck(sp, 3, 16, 2, 3, 3, &t, &st);
     assert_int_equal(t.n, 16);
     assert_int_equal(st.clones + st.fresh, 13);
     assert_true(st.clones >= 8); /* members end up at the widest widths: then from scratch */
+    assert_true(st.deeper >= 1);
     lm_trials_fini(&t);
-    lm_searcher_destroy(&s);
+    lm_space_destroy(&sp);
+}
+
+/* A template of 3 stages, conv layers of stride 1 or 2 and pools: convs deepen (with
+ * stride 1) only where every layer keeps its stage, which check_morph verifies. */
+static void test_lamarck_stages(void **state) {
+    (void)state;
+    lm_space *sp;
+    assert_int_equal(lm_space_create(&sp), LM_OK);
+    assert_int_equal(lm_space_add_float(sp, "lr", 1e-3, 1e-1, 1), LM_OK);
+    lm_arch_space as;
+    lm_arch_space_default(&as, LM_ARCH_CHAIN);
+    as.types = (1u << LM_ARCH_LAYER_CONV) | (1u << LM_ARCH_LAYER_MAX_POOL);
+    as.skips = LM_ARCH_SKIP_NONE;
+    as.stages = 3;
+    as.min_depth = 3;
+    as.max_depth = 9;
+    as.n_strides = 2;
+    as.strides[0] = 1;
+    as.strides[1] = 2;
+    assert_int_equal(lm_space_add_arch(sp, &as), LM_OK);
+    assert_int_equal(lm_space_arch_set_shape(sp, 1, 16, 16, 10), LM_OK);
+    lm_trials t;
+    run_stats st;
+    run_lamarck(sp, 11, 40, 2, 4, 1, &t, &st);
+    print_message("%d clones: %d wider, %d deeper\n", st.clones, st.wider, st.deeper);
+    assert_true(st.deeper >= 3);
+    lm_trials_fini(&t);
     lm_space_destroy(&sp);
 }
 
@@ -266,6 +329,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lamarck_mlp),
         cmocka_unit_test(test_lamarck_chain),
+        cmocka_unit_test(test_lamarck_stages),
         cmocka_unit_test(test_no_inheritance),
         cmocka_unit_test(test_lamarck_needs_chain_or_mlp),
     };
