@@ -83,9 +83,11 @@ static int bn_pd(dnnl_primitive_desc_t *pd, const dnnl_memory_desc_t *md, dnnl_p
                  unsigned flags, const_dnnl_primitive_desc_t hint, const char *what) {
     dnnl_batch_normalization_desc_t d;
     if (prop == dnnl_backward)
-        LM__DNNL_CALL(dnnl_batch_normalization_backward_desc_init(&d, prop, md, md, LM__BN_EPS, flags), what);
+        LM__DNNL_CALL(
+            dnnl_batch_normalization_backward_desc_init(&d, prop, md, md, LM__BN_EPS, flags), what);
     else
-        LM__DNNL_CALL(dnnl_batch_normalization_forward_desc_init(&d, prop, md, LM__BN_EPS, flags), what);
+        LM__DNNL_CALL(dnnl_batch_normalization_forward_desc_init(&d, prop, md, LM__BN_EPS, flags),
+                      what);
     LM_CALL(lm__pd_create(pd, &d, NULL, hint, what));
     return LM_OK;
 }

@@ -296,7 +296,8 @@ static void test_deeper_bn(void **state) {
     lm_trainer_destroy(&t);
 
     /* An identity over the input: its statistics are the input's, per batch of 64. */
-    lm_layer_desc L[] = {{.op = LM_OP_IDENTITY}, {.op = LM_OP_DENSE, .out_channels = 16, .relu = 1}};
+    lm_layer_desc L[] = {{.op = LM_OP_IDENTITY},
+                         {.op = LM_OP_DENSE, .out_channels = 16, .relu = 1}};
     lm_net_desc di = {L, 2, 1, 8, 8, 10};
     lm_trainer *ti = trained(fx, &di, 0, NULL);
     float m1, v1;

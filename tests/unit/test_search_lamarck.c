@@ -101,7 +101,8 @@ static void check_morph(const lm_space *sp, const lm_trial *parent, const lm_tri
         if (as->family == LM_ARCH_CHAIN)
             for (int i = 0; i < a.depth; i++) {
                 int j = i <= m->layer ? i : i + 1;
-                assert_int_equal(stage_at(as->stages, a.depth, i), stage_at(as->stages, b.depth, j));
+                assert_int_equal(stage_at(as->stages, a.depth, i),
+                                 stage_at(as->stages, b.depth, j));
             }
         if (as->family == LM_ARCH_CHAIN)
             assert_int_equal(stage_at(as->stages, a.depth, m->layer),
