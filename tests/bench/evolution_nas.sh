@@ -26,21 +26,21 @@ SPACE=${SPACE:-mlp}
 ALGOS=${ALGOS:-"random evolution nsga2"}
 # NSGA2_OPTS: more of NSGA-II's options (default "log_scale: true": parameter counts span
 # orders of magnitude, and the hypervolume below measures them on a log scale too).
-# BATCH: minibatch size.
+# BATCH, SUBSET, EPOCHS: minibatch size, training samples, epochs per model.
 NSGA2_OPTS=${NSGA2_OPTS-log_scale: true}
 NSGA2_OPTS=${NSGA2_OPTS:+, $NSGA2_OPTS}
 if [ "$SPACE" = chain ]; then
   model="{space: chain, architecture: {min_depth: 2, max_depth: 6, types: [conv, sep_conv, max_pool, identity], kernels: [3, 5], widths: [8, 16, 32], strides: [1, 2], skips: add, stages: 2, stem_filters: 8}, constraints: {max_params: 100000}}"
-  subset=5000 epochs=2 batch=${BATCH:-32}
+  subset=${SUBSET:-5000} epochs=${EPOCHS:-2} batch=${BATCH:-32}
 else
   model="{space: mlp, architecture: {min_depth: 1, max_depth: 4, widths: [8, 16, 32, 64, 128, 256, 512]}}"
-  subset=10000 epochs=3 batch=${BATCH:-128}
+  subset=${SUBSET:-10000} epochs=${EPOCHS:-3} batch=${BATCH:-128}
 fi
 build=${LAMARCK_BUILD:-build}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/lamarck-evo.XXXXXX")
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_mpi_yield_when_idle=1
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), seeds $seeds, $T models per run, $SPACE space, population $POP, batch $batch${NSGA2_OPTS:+, nsga2 options$NSGA2_OPTS}"
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), seeds $seeds, $T models per run, $SPACE space, population $POP, $subset training samples, $epochs epochs, batch $batch${NSGA2_OPTS:+, nsga2 options$NSGA2_OPTS}"
 for seed in $seeds; do
   for algo in $ALGOS; do
     case $algo in
