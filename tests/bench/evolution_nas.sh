@@ -24,10 +24,8 @@ SPACE=${SPACE:-mlp}
 # ALGOS="random nsga2" leaves aging evolution out; ALGOS=nsga2 EVO_BASELINE=DIR compares
 # against the random searches kept in DIR (by EVO_KEEP) instead of running them again.
 ALGOS=${ALGOS:-"random evolution nsga2"}
-# NSGA2_OPTS: more of NSGA-II's options (default "log_scale: true": parameter counts span
-# orders of magnitude, and the hypervolume below measures them on a log scale too).
+# NSGA2_OPTS="log_scale: false, ...": more of NSGA-II's options.
 # BATCH, SUBSET, EPOCHS: minibatch size, training samples, epochs per model.
-NSGA2_OPTS=${NSGA2_OPTS-log_scale: true}
 NSGA2_OPTS=${NSGA2_OPTS:+, $NSGA2_OPTS}
 if [ "$SPACE" = chain ]; then
   model="{space: chain, architecture: {min_depth: 2, max_depth: 6, types: [conv, sep_conv, max_pool, identity], kernels: [3, 5], widths: [8, 16, 32], strides: [1, 2], skips: add, stages: 2, stem_filters: 8}, constraints: {max_params: 100000}}"

@@ -684,7 +684,7 @@ static void test_nsga2_arch_variation(void **state) {
 
 /* The crowding distances each generation's snapshot records are lm_moo_select's over
  * the previous population and the generation's children, with params on a log scale
- * (log_scale) or a linear one (the default); the two scales give different distances
+ * (log_scale, the default) or a linear one; the two scales give different distances
  * on these params (2,560 to 655,360), so the check tells them apart. */
 static void crowding_scale_case(int log_scale, int *differs) {
     lm_space *sp = make_space();
