@@ -1,6 +1,6 @@
-/* LCRankNet: the network over one curve observed to some epoch, its input features,
- * scoring and the pairwise training of Wistuba and Pedapati (ICML 2020, section 3). The design of the
- * input and the layers is described in lamarck/rank.h. */
+/* LCRankNet (Wistuba and Pedapati, ICML 2020, section 3): the network over one curve
+ * observed to some epoch, its input features, scoring and pairwise training. The input
+ * and the layers are described in lamarck/rank.h. */
 #include "lamarck/error.h"
 #include "lamarck/log.h"
 #include "lamarck/rank.h"

@@ -231,8 +231,9 @@ static int breed(evolution *s, const lm_trials *t, double *x, lm_trial *child) {
  * or an identity layer inserted after a dense or conv layer (Net2DeeperNet): a dense
  * layer of the same width, or a conv of the same width and kernel, stride 1, whose
  * batch normalization starts by undoing the statistics it meets (the worker measures
- * them on the training data). It is an LM_JOB_CLONE of the parent carrying the morph: the worker
- * transforms the parent's kept weights and trains the child inherit_epochs epochs.
+ * them on the training data). It is an LM_JOB_CLONE of the parent carrying the morph:
+ * the worker transforms the parent's kept weights and trains the child inherit_epochs
+ * epochs.
  * Other named mutations (kernel, type, skips, removing a layer) and crossover do not
  * preserve the function and are not used; other hyperparameters are the parent's. So
  * that parents can be copied, every trial is answered PAUSE at its last epoch (its

@@ -354,6 +354,18 @@ static lm_searcher *nsga2_or_fail(const lm_space *sp, uint64_t seed, int max_tri
     return s;
 }
 
+/* nsga2 (options opt/num) over sp run to its end into t by the fake controller f of
+ * n_workers (failing every fail_mod-th trial); returns the searcher. */
+static lm_searcher *nsga2_run(const lm_space *sp, uint64_t seed, int n, const char *const *opt,
+                              const double *num, int n_workers, int fail_mod, lm_trials *t,
+                              fake *f) {
+    lm_searcher *s = nsga2_or_fail(sp, seed, n, opt, num);
+    assert_int_equal(lm_trials_init(t, lm_space_size(sp)), LM_OK);
+    fake_init(f, n_workers, fail_mod);
+    assert_true(fake_run(s, t, f, 100000));
+    return s;
+}
+
 /* The snapshot rows of snapshot number sn: t->pop[*b .. *e). */
 static void snapshot_rows(const lm_trials *t, int sn, size_t *b, size_t *e) {
     size_t k = 0;
@@ -393,12 +405,9 @@ static void test_nsga2_generational(void **state) {
     const int N = 8, n = 60;
     const char *opt[] = {"population", NULL, NULL};
     double num[] = {N};
-    lm_searcher *s = nsga2_or_fail(sp, 5, n, opt, num);
     lm_trials t;
-    assert_int_equal(lm_trials_init(&t, lm_space_size(sp)), LM_OK);
     fake f;
-    fake_init(&f, 3, 13);
-    assert_true(fake_run(s, &t, &f, 100000));
+    lm_searcher *s = nsga2_run(sp, 5, n, opt, num, 3, 13, &t, &f);
     assert_int_equal(t.n, n);
     assert_true(f.waits > 0); /* workers wait at generation ends */
     /* Generations 0..7 (the last one partial: 60 = 7 x 8 + 4): one snapshot each. */
@@ -449,12 +458,9 @@ static void test_nsga2_steady(void **state) {
     const char *opt[] = {"population", NULL, "mode", "steady", "snapshot_every", NULL,
                          "objective3", "latency", NULL};
     double num[] = {N, 0, 4, 0};
-    lm_searcher *s = nsga2_or_fail(sp, 6, n, opt, num);
     lm_trials t;
-    assert_int_equal(lm_trials_init(&t, lm_space_size(sp)), LM_OK);
     fake f;
-    fake_init(&f, 4, 0);
-    assert_true(fake_run(s, &t, &f, 100000));
+    lm_searcher *s = nsga2_run(sp, 6, n, opt, num, 4, 0, &t, &f);
     assert_int_equal(f.waits, 0);
     assert_int_equal(f.idle_while_open, 0);
     assert_int_equal(t.n, n);
@@ -691,12 +697,9 @@ static void crowding_scale_case(int log_scale, int *differs) {
     const int N = 8, n = 48;
     const char *opt[] = {"population", NULL, "log_scale", log_scale ? "true" : "false", NULL};
     double num[] = {N, 0};
-    lm_searcher *s = nsga2_or_fail(sp, 7, n, opt, num);
     lm_trials t;
-    assert_int_equal(lm_trials_init(&t, lm_space_size(sp)), LM_OK);
     fake f;
-    fake_init(&f, 3, 13);
-    assert_true(fake_run(s, &t, &f, 100000));
+    lm_searcher *s = nsga2_run(sp, 7, n, opt, num, 3, 13, &t, &f);
     lm_moo_sense sense[] = {LM_MOO_MAX, LM_MOO_MIN};
     for (int g = 1; g < n / N; g++) {
         size_t pb, pe, b, e;
