@@ -389,7 +389,8 @@ int lm_trainer_activation_stats(lm_trainer *t, const lm_net_desc *d, int layer, 
 /* Bytes of a snapshot of t: a header (magic, version, architecture fingerprint,
  * sizes), parameters, momentum, batch-normalization running statistics, the pruning
  * mask if any, epochs done, step count and the shuffle, dropout and augmentation RNG
- * states, and a checksum of it all. */
+ * states, the learning-rate schedule's horizon (lm_train_params.epochs), and a checksum
+ * of it all. */
 size_t lm_trainer_snapshot_size(const lm_trainer *t);
 
 /* Writes the snapshot into buf (cap bytes, at least lm_trainer_snapshot_size);
@@ -404,6 +405,10 @@ int lm_trainer_snapshot_save(const lm_trainer *t, void *buf, size_t cap);
  * lm_trainer_set_params). LM_ECKPT with a message on a foreign, truncated,
  * corrupted or mismatched snapshot; t is unchanged then. */
 int lm_trainer_snapshot_load(lm_trainer *t, const void *buf, size_t len);
+
+/* The schedule horizon (epochs) of the trainer a snapshot was saved from, so that a
+ * resumed run can keep its schedule; LM_ECKPT for a buffer that is not a snapshot. */
+int lm_trainer_snapshot_horizon(const void *buf, size_t len);
 
 /* FNV-1a (64 bits) over the parameters, momentum buffers and running statistics:
  * equal for trainers whose next epochs will be equal. */

@@ -202,8 +202,12 @@ int lm__runner_resume(lm_runner *r, const lm_config *c, lm_run_data *d, int tria
     LM_CALL(lm__runner_start(r, c, d, trial_id, hp, epochs));
     if (r->failed) return LM_OK;
     /* The trial's own hyperparameters apply from here on (a clone's may differ from its
-     * donor's), over the weights and optimizer state of the snapshot. */
-    if (lm_trainer_snapshot_load(r->trainer, snap, n) < 0 ||
+     * donor's), over the weights and optimizer state of the snapshot. The schedule keeps
+     * the snapshot's horizon unless the trial now trains past it: an inherited child's
+     * is its own few epochs (lm__runner_inherit), every other trial's that of start. */
+    int horizon = lm_trainer_snapshot_horizon(snap, n);
+    if (horizon > 0) r->params.epochs = horizon > epochs ? horizon : epochs;
+    if (horizon < 0 || lm_trainer_snapshot_load(r->trainer, snap, n) < 0 ||
         lm_trainer_set_params(r->trainer, &r->params) < 0) {
         r->failed = 1;
         snprintf(r->reason, sizeof r->reason, "could not resume: %s", lm_error_message());
@@ -390,6 +394,10 @@ int lm__runner_inherit(lm_runner *r, const lm_config *c, lm_run_data *d, int tri
                        const void *snap, size_t n) {
     LM_CALL(lm__runner_start(r, c, d, trial_id, hp, epochs));
     if (r->failed) return LM_OK;
+    /* The child is a new model whose whole training is its `epochs`: its schedule (a
+     * cosine, say) runs over them, not over training.epochs, or a child trained for a
+     * third of them would stop at two thirds of the starting rate. */
+    r->params.epochs = epochs;
     double donor_hp[LM_HP_MAX];
     lm_layer_desc *layers = NULL;
     lm_net_desc want;
@@ -402,6 +410,7 @@ int lm__runner_inherit(lm_runner *r, const lm_config *c, lm_run_data *d, int tri
     if (rc == LM_OK) rc = arch_translate(r, c, hp, &layers, &want);
     if (rc == LM_OK) rc = morphed_weights(r, c, donor_hp, morph, donor, snap, n, &want, &w, &nw);
     if (rc == LM_OK) rc = lm_trainer_set_weights(r->trainer, w, nw);
+    if (rc == LM_OK) rc = lm_trainer_set_params(r->trainer, &r->params);
     free(layers);
     free(w);
     if (rc < 0) {

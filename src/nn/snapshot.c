@@ -8,7 +8,8 @@
  *                               fingerprint, parameter count, statistics count,
  *                               mask flag, epochs done, steps, three RNG states
  *                               (shuffle, dropout, augmentation: 4 words each),
- *                               total bytes, FNV-1a of the payload
+ *                               the schedule's horizon (epochs), total bytes,
+ *                               FNV-1a of the payload
  *     f32 params[n_params]
  *     f32 momentum[n_params]
  *     f32 stats[n_stats]        batch-normalization running means and variances
@@ -22,12 +23,12 @@
 #include <string.h>
 
 #define SNAP_MAGIC 0x31504e534e4e4d4cull /* "LMNNSNP1" read as a little-endian word */
-#define SNAP_VERSION 1
+#define SNAP_VERSION 2
 
 enum {
     H_MAGIC, H_VERSION, H_BYTES, H_ARCH, H_PARAMS, H_STATS, H_MASK, H_EPOCHS, H_STEPS,
     H_RNG_SHUFFLE, H_RNG_DROPOUT = H_RNG_SHUFFLE + 4, H_RNG_AUGMENT = H_RNG_DROPOUT + 4,
-    H_TOTAL = H_RNG_AUGMENT + 4, H_CHECKSUM, HDR_WORDS
+    H_HORIZON = H_RNG_AUGMENT + 4, H_TOTAL, H_CHECKSUM, HDR_WORDS
 };
 #define HDR_BYTES (HDR_WORDS * sizeof(uint64_t))
 
@@ -103,6 +104,7 @@ int lm_trainer_snapshot_save(const lm_trainer *t, void *buf, size_t cap) {
     memcpy(&h[H_RNG_SHUFFLE], t->batcher.rng.s, sizeof t->batcher.rng.s);
     memcpy(&h[H_RNG_DROPOUT], net->dropout_rng.s, sizeof net->dropout_rng.s);
     memcpy(&h[H_RNG_AUGMENT], t->aug_rng.s, sizeof t->aug_rng.s);
+    h[H_HORIZON] = (uint64_t)t->p.epochs;
     h[H_TOTAL] = total;
     h[H_CHECKSUM] = lm__fnv1a(LM__FNV_BASIS, (unsigned char *)buf + HDR_BYTES, total - HDR_BYTES);
     memcpy(buf, h, HDR_BYTES);
@@ -133,7 +135,8 @@ int lm_trainer_snapshot_load(lm_trainer *t, const void *buf, size_t len) {
     LM_CHECK(h[H_ARCH] == t->arch, LM_ECKPT,
              "snapshot of another architecture (fingerprint %016llx, this trainer's %016llx)",
              (unsigned long long)h[H_ARCH], (unsigned long long)t->arch);
-    LM_CHECK(h[H_MASK] <= 1 && h[H_EPOCHS] <= INT32_MAX && h[H_STEPS] <= INT64_MAX, LM_ECKPT,
+    LM_CHECK(h[H_MASK] <= 1 && h[H_EPOCHS] <= INT32_MAX && h[H_STEPS] <= INT64_MAX &&
+             h[H_HORIZON] >= 1 && h[H_HORIZON] <= INT32_MAX, LM_ECKPT,
              "snapshot header holds impossible counts");
     size_t np = (size_t)net->n_params, ns = (size_t)net->n_stats;
     size_t expect = HDR_BYTES + 2 * np * sizeof(float) + ns * sizeof(float) + (h[H_MASK] ? np : 0);
@@ -166,4 +169,15 @@ int lm_trainer_snapshot_load(lm_trainer *t, const void *buf, size_t len) {
     memcpy(net->dropout_rng.s, &h[H_RNG_DROPOUT], sizeof net->dropout_rng.s);
     memcpy(t->aug_rng.s, &h[H_RNG_AUGMENT], sizeof t->aug_rng.s);
     return LM_OK;
+}
+
+int lm_trainer_snapshot_horizon(const void *buf, size_t len) {
+    uint64_t h[HDR_WORDS];
+    LM_CHECK(buf && len >= HDR_BYTES, LM_ECKPT, "snapshot of %zu bytes: shorter than its %zu-byte header",
+             buf ? len : 0, HDR_BYTES);
+    memcpy(h, buf, HDR_BYTES);
+    LM_CHECK(h[H_MAGIC] == SNAP_MAGIC && h[H_VERSION] == SNAP_VERSION && h[H_HORIZON] >= 1 &&
+             h[H_HORIZON] <= INT32_MAX, LM_ECKPT,
+             "not a lamarck trainer snapshot of version %d with a schedule horizon", SNAP_VERSION);
+    return (int)h[H_HORIZON];
 }

@@ -35,7 +35,6 @@
 #include "search/searcher_impl.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,7 +46,6 @@ enum { SURV_OLDEST, SURV_WORST };
 static const char *const selection_labels[] = {"tournament", "proportional", "youngest", NULL};
 static const char *const survivor_labels[] = {"oldest", "worst", NULL};
 static const char *const crossover_labels[] = {"uniform", "one_point", NULL};
-static const char *const inheritance_labels[] = {"none", "lamarckian", NULL};
 
 static const lm_option_spec evolution_options[] = {
     {"population", LM_OPT_INT, 20, 1, POP_MAX, NULL, "population size P"},
@@ -81,13 +79,7 @@ static const lm_option_spec evolution_options[] = {
      "mnasnet: the cost target T (seconds for latency)"},
     {"alpha", LM_OPT_REAL, LM_MNASNET_ALPHA, -10, 10, NULL, "mnasnet: exponent when cost <= T"},
     {"beta", LM_OPT_REAL, LM_MNASNET_BETA, -10, 10, NULL, "mnasnet: exponent when cost > T"},
-    {"inheritance", LM_OPT_ENUM, 0, 0, 0, inheritance_labels,
-     "lamarckian: a child starts from its parent's trained weights through one Net2Net "
-     "mutation (mlp and chain spaces)"},
-    {"inherit_epochs", LM_OPT_INT, 0, 0, 1e6, NULL,
-     "lamarckian: epochs an inheriting child trains; 0: a third of training.epochs (>= 1)"},
-    {"inherit_noise", LM_OPT_REAL, 0.01, 0, 1, NULL,
-     "lamarckian: noise on widened units, relative to the layer's weight deviation"},
+    LM__INHERIT_OPTIONS,
     {0},
 };
 
@@ -103,11 +95,8 @@ typedef struct evolution {
     int64_t issued, ended, births;
     int n_pop, cap_pop;
     lm__member *pop;         /* in the order members joined */
-    /* Lamarckian inheritance: the chain or mlp space its morphs apply to */
-    int lamarck, inherit_epochs;
-    double inherit_noise;
-    const lm_arch_space *as;
-    int first, n_arch;       /* the architecture genes of a point */
+    int lamarck;             /* Lamarckian inheritance, over inherit */
+    lm__lamarck inherit;
     int ids_checked;         /* population ids checked against the table since load */
     int rc_deferred;         /* an error on_end could not return */
 } evolution;
@@ -152,13 +141,8 @@ static void read_options(evolution *s, const lm_options *o) {
     s->fit.alpha = OPT("alpha");
     s->fit.beta = OPT("beta");
     s->lamarck = OPT("inheritance") != 0;
-    s->inherit_epochs = (int)OPT("inherit_epochs");
-    if (s->inherit_epochs == 0) s->inherit_epochs = s->p.epochs / 3 > 1 ? s->p.epochs / 3 : 1;
-    s->inherit_noise = OPT("inherit_noise");
 #undef OPT
 }
-
-static int lamarck_check(evolution *s);
 
 static int evolution_create(const lm_search_params *p, lm_searcher **out) {
     LM_CHECK(p->max_trials >= 1 && p->max_trials <= LM__TRIALS_MAX, LM_ECONFIG,
@@ -170,8 +154,12 @@ static int evolution_create(const lm_search_params *p, lm_searcher **out) {
     lm__genome_hp(p->space, &s->g);
     read_options(s, &p->options);
     lm_rng_init(&s->rng, p->seed, 0, LM_STREAM_SEARCH);
-    int rc = s->lamarck ? lamarck_check(s) : reserve(s, s->P + 1);
-    if (rc == LM_OK && s->lamarck) rc = reserve(s, s->P + 1);
+    const lm_options *o = &p->options;
+    int rc = !s->lamarck ? LM_OK
+             : lm__lamarck_init(&s->inherit, "evolution", p->space,
+                                (int)lm_options_get(o, evolution_options, "inherit_epochs"),
+                                p->epochs, lm_options_get(o, evolution_options, "inherit_noise"));
+    if (rc == LM_OK) rc = reserve(s, s->P + 1);
     if (rc < 0) {
         evolution_destroy(&s->base);
         return lm_error_trace(__FILE__, __LINE__, __func__, rc);
@@ -225,173 +213,9 @@ static int breed(evolution *s, const lm_trials *t, double *x, lm_trial *child) {
     return LM_OK;
 }
 
-/* ---- Lamarckian inheritance ----
- * A child is its parent's genome changed by one function-preserving morph (Chen,
- * Goodfellow and Shlens 2016): a layer widened to a larger allowed width (Net2WiderNet)
- * or an identity layer inserted after a dense or conv layer (Net2DeeperNet): a dense
- * layer of the same width, or a conv of the same width and kernel, stride 1, whose
- * batch normalization starts by undoing the statistics it meets (the worker measures
- * them on the training data). It is an LM_JOB_CLONE of the parent carrying the morph:
- * the worker transforms the parent's kept weights and trains the child inherit_epochs
- * epochs.
- * Other named mutations (kernel, type, skips, removing a layer) and crossover do not
- * preserve the function and are not used; other hyperparameters are the parent's. So
- * that parents can be copied, every trial is answered PAUSE at its last epoch (its
- * worker keeps its state, trial status PAUSED) and is marked DONE, its state dropped,
- * when it leaves the population, does not join it, or the search ends. */
-
-static int lamarck_check(evolution *s) {
-    s->as = lm_space_arch(s->p.space, &s->first, &s->n_arch);
-    LM_CHECK(s->as && (s->as->family == LM_ARCH_MLP || s->as->family == LM_ARCH_CHAIN),
-             LM_ECONFIG,
-             "evolution: inheritance: lamarckian needs model.space mlp or chain (Net2Net "
-             "morphs of layers), but the space is %s",
-             !s->as ? "not an architecture space"
-             : s->as->family == LM_ARCH_CELL ? "cell"
-             : s->as->family == LM_ARCH_GCNN ? "gcnn" : "of an unknown family");
-    return LM_OK;
-}
-
-/* Whether widening layer i keeps a single conv or dense consumer (or the classifier)
- * behind pass-through layers, as Net2WiderNet needs; the worker checks it for real. */
-static int widen_ok(const lm_arch_chain *ch, int i) {
-    lm_arch_layer_type ty = ch->layer[i].type;
-    if (ty != LM_ARCH_LAYER_CONV && ty != LM_ARCH_LAYER_DIL_CONV && ty != LM_ARCH_LAYER_DENSE)
-        return 0;
-    for (int j = i + 1; j < ch->depth; j++)
-        if (ch->layer[j].skip & ((uint32_t)1 << (i + 1))) return 0;
-    for (int j = i + 1; j < ch->depth; j++) {
-        const lm_arch_layer *l = &ch->layer[j];
-        if (l->skip) return 0;
-        if (l->type == LM_ARCH_LAYER_IDENTITY || l->type == LM_ARCH_LAYER_MAX_POOL ||
-            l->type == LM_ARCH_LAYER_AVG_POOL)
-            continue;
-        return l->type != LM_ARCH_LAYER_SEP_CONV;
-    }
-    return 1;
-}
-
-/* Whether an identity layer can go after layer i: a dense layer, or a conv layer where
- * the space allows stride 1 (the identity's); no skip into layer i (its output is then a
- * sum, while Net2Deeper goes after its ReLU, before the sum); room for one more; no
- * skip reading layer i's output (the new layer takes it over); and with stages (a
- * template divides the depth among them) every layer in its stage still, the new one
- * in layer i's: each boundary b moves to b + 1 when after layer i, else stays. */
-static int deepen_ok(const lm_arch_space *as, const lm_arch_chain *ch, int i) {
-    lm_arch_layer_type ty = ch->layer[i].type;
-    if ((ty != LM_ARCH_LAYER_DENSE && ty != LM_ARCH_LAYER_CONV) || ch->layer[i].skip ||
-        ch->depth >= as->max_depth)
-        return 0;
-    if (ty == LM_ARCH_LAYER_CONV) {
-        int unit = 0;
-        for (int k = 0; k < as->n_strides; k++) unit |= as->strides[k] == 1;
-        if (!unit) return 0;
-    }
-    for (int j = i + 1; j < ch->depth; j++)
-        if (ch->layer[j].skip & ((uint32_t)1 << (i + 1))) return 0;
-    if (as->family == LM_ARCH_CHAIN)
-        for (int st = 1; st < as->stages; st++) {
-            int b = st * ch->depth / as->stages, b1 = st * (ch->depth + 1) / as->stages;
-            if (b1 != b + (b > i)) return 0;
-        }
-    return 1;
-}
-
-/* The morphs that apply to chain ch, as 2 * layer (wider) or 2 * layer + 1 (deeper)
- * into cand (2 * LM_ARCH_CHAIN_MAX_DEPTH); returns their number. */
-static int morph_candidates(const lm_arch_space *as, const lm_arch_chain *ch, int *cand) {
-    int n_cand = 0;
-    for (int i = 0; i < ch->depth; i++) {
-        int larger = 0;
-        for (int k = 0; k < as->n_widths; k++) larger += as->widths[k] > ch->layer[i].width;
-        if (larger && widen_ok(ch, i)) cand[n_cand++] = 2 * i;
-        if (deepen_ok(as, ch, i)) cand[n_cand++] = 2 * i + 1;
-    }
-    return n_cand;
-}
-
-/* Whether trial id can be a Lamarckian parent: its state kept, a morph that applies. */
-static int can_parent(const evolution *s, const lm_trials *t, int id) {
-    if (t->v[id].status != LM_TRIAL_PAUSED) return 0;
-    int32_t g[LM_HP_MAX];
-    for (int i = 0; i < s->n_arch; i++) {
-        double v = t->v[id].hp[s->first + i];
-        g[i] = isfinite(v) ? (int32_t)v : -1;
-    }
-    lm_arch_chain ch;
-    int cand[2 * LM_ARCH_CHAIN_MAX_DEPTH];
-    if (lm_arch_chain_parse(s->as, g, (size_t)s->n_arch, &ch) < 0) {
-        lm_error_clear();
-        return 0;
-    }
-    return morph_candidates(s->as, &ch, cand) > 0;
-}
-
-/* One morph of the point x (in place) into *m; *mutated gets the genes it changed.
- * Returns 1 when done, 0 when no morph applies or the child breaks a constraint. */
-static int propose_morph(evolution *s, double *x, lm_morph *m, uint64_t *mutated) {
-    const lm_arch_space *as = s->as;
-    int n = s->n_arch;
-    int32_t g[LM_HP_MAX], gp[LM_HP_MAX], gc[LM_HP_MAX];
-    for (int i = 0; i < n; i++) g[i] = isfinite(x[s->first + i]) ? (int32_t)x[s->first + i] : -1;
-    lm_arch_chain ch;
-    if (lm_arch_chain_parse(as, g, (size_t)n, &ch) < 0 ||
-        lm_arch_chain_encode(as, &ch, gp, (size_t)n) < 0) {
-        lm_error_clear();
-        return 0;
-    }
-    int cand[2 * LM_ARCH_CHAIN_MAX_DEPTH];
-    int n_cand = morph_candidates(as, &ch, cand);
-    if (n_cand == 0) return 0;
-    int c = cand[lm_rng_below(&s->rng, (uint64_t)n_cand)], L = c / 2;
-    lm_arch_chain child = ch;
-    memset(m, 0, sizeof *m);
-    m->layer = L;
-    if (c % 2 == 0) {
-        int w[LM_ARCH_MAX_WIDTHS], nw = 0;
-        for (int k = 0; k < as->n_widths; k++)
-            if (as->widths[k] > ch.layer[L].width) w[nw++] = as->widths[k];
-        m->kind = LM_MORPH_WIDER;
-        m->from_width = ch.layer[L].width;
-        m->to_width = w[lm_rng_below(&s->rng, (uint64_t)nw)];
-        m->noise = s->inherit_noise;
-        child.layer[L].width = m->to_width;
-    } else {
-        m->kind = LM_MORPH_DEEPER;
-        /* Sources past layer L's output move up by one: readers of that output (there
-         * are none, deepen_ok) would read the identity instead. */
-        uint32_t low = ((uint32_t)1 << (L + 1)) - 1;
-        for (int j = ch.depth; j > L + 1; j--) {
-            child.layer[j] = ch.layer[j - 1];
-            uint32_t sk = ch.layer[j - 1].skip;
-            child.layer[j].skip = (sk & low) | ((sk >> (L + 1)) << (L + 2));
-        }
-        child.layer[L + 1] = ch.layer[L];
-        child.layer[L + 1].skip = 0;
-        child.layer[L + 1].stride = 1;
-        child.depth++;
-    }
-    if (lm_arch_chain_encode(as, &child, gc, (size_t)n) < 0) {
-        lm_error_clear();
-        return 0;
-    }
-    if (as->in_c > 0) {
-        lm_arch_net net = {0};
-        int rc = lm_arch_decode(as, gc, (size_t)n, &net);
-        if (rc == LM_OK) rc = lm_arch_check_constraints(as, &net);
-        lm_arch_net_fini(&net);
-        if (rc < 0) {
-            lm_error_clear();
-            return 0;
-        }
-    }
-    *mutated = 0;
-    for (int i = 0; i < n; i++) {
-        if (gp[i] != gc[i] && s->first + i < 64) *mutated |= (uint64_t)1 << (s->first + i);
-        x[s->first + i] = gc[i];
-    }
-    return 1;
-}
+/* ---- Lamarckian inheritance (inherit.c) ----
+ * Every child is one Net2Net morph of a member whose state is kept; only when no
+ * member can be such a parent does a child train from scratch. */
 
 /* Breeds an inheriting child into *out (an LM_JOB_CLONE of its parent); *made 0 when
  * no population member has a kept state and a morph that applies (the caller then
@@ -409,7 +233,7 @@ static int lamarck_breed(evolution *s, lm_trials *t, lm_job *out, int *made) {
     LM_CHECK_ALLOC(elig);
     int n_elig = 0;
     for (int i = 0; i < s->n_pop; i++)
-        if (can_parent(s, t, s->pop[i].id)) elig[n_elig++] = s->pop[i];
+        if (lm__lamarck_can_parent(&s->inherit, t, s->pop[i].id)) elig[n_elig++] = s->pop[i];
     for (int attempt = 0; n_elig > 0 && attempt < LM__DEDUPE_TRIES; attempt++) {
         int a = select_among(s, elig, n_elig, -1);
         if (a < 0) {
@@ -418,7 +242,7 @@ static int lamarck_breed(evolution *s, lm_trials *t, lm_job *out, int *made) {
         }
         int id = elig[a].id;
         memcpy(x, t->v[id].hp, (size_t)s->g.n * sizeof *x);
-        if (!propose_morph(s, x, &m, &mutated)) continue;
+        if (!lm__lamarck_propose(&s->inherit, &s->rng, x, &m, &mutated)) continue;
         memcpy(pick, x, sizeof pick);
         mk = m;
         mk_mutated = mutated;
@@ -427,33 +251,9 @@ static int lamarck_breed(evolution *s, lm_trials *t, lm_job *out, int *made) {
     }
     free(elig);
     if (parent < 0) return LM_OK;
-    int id;
-    LM_CALL(s->g.ops->add_trial(s->g.ctx, t, pick, s->inherit_epochs, &id));
-    lm_trial *tr = &t->v[id];
-    tr->parent[0] = parent;
-    tr->origin = LM_ORIGIN_MUTATED;
-    tr->mutated = mk_mutated;
-    tr->generation = t->v[parent].generation + 1;
-    tr->morph = mk;
-    if (mk.kind == LM_MORPH_WIDER)
-        snprintf(tr->reason, sizeof tr->reason,
-                 "inherited from trial %d: Net2Wider layer %d from %d to %d", parent, mk.layer,
-                 mk.from_width, mk.to_width);
-    else
-        snprintf(tr->reason, sizeof tr->reason,
-                 "inherited from trial %d: Net2Deeper after layer %d", parent, mk.layer);
-    *out = (lm_job){LM_JOB_CLONE, id, s->inherit_epochs, parent};
+    LM_CALL(lm__lamarck_issue(&s->inherit, &s->g, t, pick, parent, &mk, mk_mutated, out));
     *made = 1;
     return LM_OK;
-}
-
-/* Ends the keeping of trial id's state (a finished trial paused at its last epoch):
- * DONE, so that the controller drops its snapshot. */
-static void release(lm_trials *t, int id) {
-    lm_trial *tr = &t->v[id];
-    if (tr->status != LM_TRIAL_PAUSED || tr->epochs < tr->epochs_target) return;
-    tr->status = LM_TRIAL_DONE;
-    if (isnan(tr->t_end) && t->n_curves) tr->t_end = t->curves[t->n_curves - 1].t;
 }
 
 static int check_ids(evolution *s, const lm_trials *t) {
@@ -522,8 +322,7 @@ static lm_decision evolution_on_report(lm_searcher *base, lm_trials *t, const lm
     lm_decision d = {LM_DECIDE_CONTINUE};
     const lm_trial *tr = lm_trials_get(t, r->trial_id);
     /* Lamarckian: a trial at its end keeps its state, so that it can be a parent. */
-    if (s->lamarck && tr && tr->epochs_target > 0 && r->epoch >= tr->epochs_target)
-        d.kind = LM_DECIDE_PAUSE;
+    if (s->lamarck && lm__lamarck_pause_due(tr, r)) d.kind = LM_DECIDE_PAUSE;
     return d;
 }
 
@@ -544,13 +343,12 @@ static int end_trial(evolution *s, lm_trials *t, int id) {
     const lm_trial *tr = &t->v[id];
     /* A trial kept at its end (Lamarckian) is finished: its fitness is a done trial's. */
     lm_trial view = *tr;
-    if (view.status == LM_TRIAL_PAUSED && view.epochs >= view.epochs_target)
-        view.status = LM_TRIAL_DONE;
+    if (lm__lamarck_kept(&view)) view.status = LM_TRIAL_DONE;
     double f = lm__fitness_of(&s->fit, &view);
     if (isnan(f)) {
         lm_log_debug("evolution: trial %d (%s) has no fitness; it does not join the population",
                      id, lm_trial_status_name(tr->status));
-        release(t, id);
+        lm__lamarck_release(t, id);
     } else {
         LM_CALL(reserve(s, s->n_pop + 1));
         s->pop[s->n_pop++] = (lm__member){.id = id, .age = s->births++, .fitness = f};
@@ -558,7 +356,7 @@ static int end_trial(evolution *s, lm_trials *t, int id) {
             int out = s->survivor == SURV_WORST ? lm__survivor_worst(s->pop, s->n_pop)
                                                 : lm__survivor_oldest(s->pop, s->n_pop);
             LM_CALL(out);
-            release(t, s->pop[out].id);
+            lm__lamarck_release(t, s->pop[out].id);
             /* Keep the join order: positions decide ties and draws. */
             memmove(s->pop + out, s->pop + out + 1, (size_t)(s->n_pop - out - 1) * sizeof *s->pop);
             s->n_pop--;
@@ -567,7 +365,7 @@ static int end_trial(evolution *s, lm_trials *t, int id) {
     int last = s->ended == s->issued && s->issued >= s->p.max_trials;
     if (s->ended % s->snapshot_every == 0 || last) LM_CALL(snapshot(s, t));
     if (last)
-        for (int i = 0; i < s->n_pop; i++) release(t, s->pop[i].id);
+        for (int i = 0; i < s->n_pop; i++) lm__lamarck_release(t, s->pop[i].id);
     return LM_OK;
 }
 

@@ -184,4 +184,57 @@ int lm__nsga2_breed(lm_rng *rng, const double *x, int n, int nv, const int *fron
                     const double *dist, const lm__variation *v, int n_child, double *child,
                     int *parents);
 
+/* ---- Lamarckian inheritance (inherit.c) ---- */
+
+extern const char *const lm__inheritance_labels[];  /* "none", "lamarckian", NULL */
+
+/* The options of inheritance, the same in every searcher that has it. */
+#define LM__INHERIT_OPTIONS                                                                  \
+    {"inheritance", LM_OPT_ENUM, 0, 0, 0, lm__inheritance_labels,                            \
+     "lamarckian: a child starts from its parent's trained weights through one Net2Net "     \
+     "mutation (mlp and chain spaces)"},                                                     \
+    {"inherit_epochs", LM_OPT_INT, 0, 0, 1e6, NULL,                                          \
+     "lamarckian: epochs an inheriting child trains; 0: a third of training.epochs (>= 1)"}, \
+    {"inherit_noise", LM_OPT_REAL, 0.01, 0, 1, NULL,                                         \
+     "lamarckian: noise on widened units, relative to the layer's weight deviation"}
+
+typedef struct lm__lamarck {
+    const lm_arch_space *as; /* the chain or mlp space the morphs apply to (borrowed) */
+    int first, n_arch;       /* the architecture genes of a point */
+    int epochs;              /* an inheriting child trains this many */
+    double noise;            /* on widened units (lm_morph.noise) */
+} lm__lamarck;
+
+/* Inheritance over the architecture of sp for the named searcher: LM_ECONFIG unless sp
+ * is a chain or mlp space. inherit_epochs 0: a third of epochs, at least 1. */
+int lm__lamarck_init(lm__lamarck *L, const char *searcher, const lm_space *sp, int inherit_epochs,
+                     int epochs, double noise);
+
+/* Whether trial id can be a parent: its state kept (PAUSED), a morph that applies. */
+int lm__lamarck_can_parent(const lm__lamarck *L, const lm_trials *t, int id);
+
+/* One morph of the point x, drawn from rng among those that apply, in place into *m;
+ * *mutated gets the genes it changed. 1 when done, 0 when no morph applies or the child
+ * breaks a constraint (x then unchanged). */
+int lm__lamarck_propose(const lm__lamarck *L, lm_rng *rng, double *x, lm_morph *m,
+                        uint64_t *mutated);
+
+/* Adds the child x of parent (morph m) to t and makes *out its LM_JOB_CLONE. */
+int lm__lamarck_issue(const lm__lamarck *L, const lm__genome *g, lm_trials *t, const double *x,
+                      int parent, const lm_morph *m, uint64_t mutated, lm_job *out);
+
+/* Whether parent already had a child with genome x (the same morph: bred again, it
+ * would train the same network from the same weights). */
+int lm__lamarck_repeats(const lm__genome *g, const lm_trials *t, int parent, const double *x);
+
+/* Whether a trial is kept at its end (PAUSED after its last epoch): finished. */
+int lm__lamarck_kept(const lm_trial *tr);
+
+/* Whether report r is its trial's last epoch, which inheritance answers PAUSE. */
+int lm__lamarck_pause_due(const lm_trial *tr, const lm_report *r);
+
+/* Ends the keeping of trial id's state when kept at its end: DONE, so that the
+ * controller drops its snapshot. */
+void lm__lamarck_release(lm_trials *t, int id);
+
 #endif

@@ -32,6 +32,14 @@
  * or every snapshot_every ended trials (steady), and once at the end: its front-0 rows
  * are the final first front.
  *
+ * Lamarckian inheritance (inheritance: lamarckian, steady mode; chain and mlp spaces):
+ * a child is, with probability inherit_prob, one Net2Net morph of a member whose state
+ * is kept, chosen by a crowded tournament among such members, and starts from its
+ * trained weights (inherit.c); otherwise it is bred as above and trains from scratch.
+ * The morphs only grow networks, so the usual operators are what reach smaller ones;
+ * LEMONADE (Elsken, Metzen and Hutter 2019) pairs the same network morphisms with
+ * shrinking operators. Members keep their states while in the population.
+ *
  * Randomness: sampled points from (seed, trial id, LM_STREAM_SAMPLE) as in random
  * search, every other draw from the searcher's stream (seed, 0, LM_STREAM_SEARCH),
  * whose state is saved. */
@@ -180,6 +188,10 @@ static const lm_option_spec nsga2_options[] = {
      "crowding distance measures params, flops and latency on a log scale (false: raw)"},
     {"snapshot_every", LM_OPT_INT, 0, 0, 1e9, NULL,
      "steady mode: ended trials between population snapshots; 0: the population size"},
+    LM__INHERIT_OPTIONS,
+    {"inherit_prob", LM_OPT_REAL, 0.5, 0, 1, NULL,
+     "lamarckian: probability that a child is a Net2Net morph of a member; otherwise it is "
+     "bred by the usual operators (which also shrink networks) and trains from scratch"},
     {0},
 };
 
@@ -208,6 +220,11 @@ typedef struct nsga2 {
     int n_queue, queue_next, queue_random, need_breed;
     double *queue;           /* cap_gen x n genes */
     int *queue_parents;      /* cap_gen x 2 trial ids */
+    /* Lamarckian inheritance (steady mode): a child is a morph with probability
+     * inherit_prob */
+    int lamarck;
+    double inherit_prob;
+    lm__lamarck inherit;
     int ids_checked;         /* population ids checked against the table since load */
     int rc_deferred;         /* an error on_end could not return */
 } nsga2;
@@ -292,6 +309,21 @@ static int nsga2_create(const lm_search_params *p, lm_searcher **out) {
                           "params, flops or latency)");
         goto fail;
     }
+    s->lamarck = lm_options_get(o, nsga2_options, "inheritance") != 0;
+    s->inherit_prob = lm_options_get(o, nsga2_options, "inherit_prob");
+    if (s->lamarck) {
+        if (s->mode != MODE_STEADY) {
+            rc = lm_error_set(__FILE__, __LINE__, __func__, LM_ECONFIG,
+                              "nsga2: inheritance: lamarckian needs mode: steady (a parent's "
+                              "state is kept while it is in the population)");
+            goto fail;
+        }
+        LM_CALL_GOTO(rc, lm__lamarck_init(&s->inherit, "nsga2", p->space,
+                                          (int)lm_options_get(o, nsga2_options, "inherit_epochs"),
+                                          p->epochs,
+                                          lm_options_get(o, nsga2_options, "inherit_noise")),
+                     fail);
+    }
     lm_rng_init(&s->rng, p->seed, 0, LM_STREAM_SEARCH);
     LM_CALL_GOTO(rc, nsga2_alloc(s, s->N + 1, s->N), fail);
     s->queue_random = 1;
@@ -313,13 +345,17 @@ fail:
  * fronts had the larger hypervolume in every seed and covered 86 % of random search's
  * front points in the median against 50 %. */
 static void objectives(const nsga2 *s, const lm_trials *t, const int *ids, int n, double *f) {
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        /* A trial kept at its end (Lamarckian) is finished: its metrics are a done trial's. */
+        lm_trial view = t->v[ids[i]];
+        if (lm__lamarck_kept(&view)) view.status = LM_TRIAL_DONE;
         for (int k = 0; k < s->m; k++) {
-            double v = lm__trial_metric(&t->v[ids[i]], s->obj[k]);
+            double v = lm__trial_metric(&view, s->obj[k]);
             if (s->log_scale && s->obj[k] != LM__METRIC_VAL_ACCURACY && v >= 0)
                 v = log(fmax(v, 1e-12));
             f[(size_t)i * s->m + k] = v;
         }
+    }
 }
 
 static int snapshot(nsga2 *s, lm_trials *t, int event) {
@@ -509,8 +545,66 @@ static int next_generational(nsga2 *s, lm_trials *t, lm_job *out) {
     return LM_OK;
 }
 
+/* An inheriting child into *out (an LM_JOB_CLONE of its parent): the parent by a
+ * crowded tournament among the members that can be parents, one morph of it, bred again
+ * (dedupe) when it equals a member or that parent had it already. *made 0 when no member
+ * can be a parent or every try was such a repeat (the child then trains from scratch). */
+static int lamarck_breed(nsga2 *s, lm_trials *t, lm_job *out, int *made) {
+    *made = 0;
+    int *elig = malloc((size_t)s->n_pop * sizeof *elig);
+    int *fr = malloc((size_t)s->n_pop * sizeof *fr);
+    double *di = malloc((size_t)s->n_pop * sizeof *di);
+    int n_elig = 0, parent = -1, rc = LM_OK;
+    if (!elig || !fr || !di) {
+        rc = lm_error_set(__FILE__, __LINE__, __func__, LM_ENOMEM, "out of memory breeding");
+        goto out;
+    }
+    for (int i = 0; i < s->n_pop; i++)
+        if (lm__lamarck_can_parent(&s->inherit, t, s->pop[i])) {
+            elig[n_elig] = s->pop[i];
+            fr[n_elig] = s->front[i];
+            di[n_elig++] = s->dist[i];
+        }
+    double x[LM_HP_MAX], pick[LM_HP_MAX];
+    lm_morph m, mk;
+    uint64_t mutated = 0, mk_mutated = 0;
+    int tries = s->dedupe ? LM__DEDUPE_TRIES : 1;
+    for (int attempt = 0; n_elig > 0 && attempt < tries; attempt++) {
+        int id = elig[lm__crowded_tournament(&s->rng, n_elig, fr, di)];
+        memcpy(x, t->v[id].hp, (size_t)s->g.n * sizeof *x);
+        if (!lm__lamarck_propose(&s->inherit, &s->rng, x, &m, &mutated)) continue;
+        if (s->dedupe && (lm__lamarck_repeats(&s->g, t, id, x) ||
+                          lm__genome_hash_among(&s->g, t, s->pop, s->n_pop, sizeof *s->pop,
+                                                s->g.ops->hash(s->g.ctx, x))))
+            continue;
+        memcpy(pick, x, sizeof pick);
+        mk = m;
+        mk_mutated = mutated;
+        parent = id;
+        break;
+    }
+    if (parent >= 0) {
+        LM_CALL_GOTO(rc, lm__lamarck_issue(&s->inherit, &s->g, t, pick, parent, &mk, mk_mutated,
+                                           out), out);
+        s->issued++;
+        *made = 1;
+    }
+out:
+    free(elig);
+    free(fr);
+    free(di);
+    return rc;
+}
+
 static int next_steady(nsga2 *s, lm_trials *t, lm_job *out) {
     if (s->issued < s->N || s->n_pop == 0) return issue_sampled(s, t, out);
+    if (s->lamarck && lm_rng_uniform(&s->rng) < s->inherit_prob) {
+        int made;
+        LM_CALL(lamarck_breed(s, t, out, &made));
+        if (made) return LM_OK;
+        lm_log_debug("nsga2: no population member has a kept state and a Net2Net morph; "
+                     "breeding a child that trains from scratch");
+    }
     LM_CALL(breed(s, t, 1));
     return issue(s, t, s->queue, s->queue_parents, out);
 }
@@ -535,10 +629,11 @@ static int nsga2_next_job(lm_searcher *base, lm_trials *t, lm_job *out) {
 }
 
 static lm_decision nsga2_on_report(lm_searcher *base, lm_trials *t, const lm_report *r) {
-    (void)base;
-    (void)t;
-    (void)r;
+    nsga2 *s = (nsga2 *)base;
     lm_decision d = {LM_DECIDE_CONTINUE};
+    /* Lamarckian: a trial at its end keeps its state, so that it can be a parent. */
+    if (s->lamarck && lm__lamarck_pause_due(lm_trials_get(t, r->trial_id), r))
+        d.kind = LM_DECIDE_PAUSE;
     return d;
 }
 
@@ -560,10 +655,32 @@ static int end_generational(nsga2 *s, lm_trials *t, int id) {
     return LM_OK;
 }
 
+/* Whether trial id is a member of the population. */
+static int in_population(const nsga2 *s, int id) {
+    for (int i = 0; i < s->n_pop; i++)
+        if (s->pop[i] == id) return 1;
+    return 0;
+}
+
 static int end_steady(nsga2 *s, lm_trials *t, int id) {
-    LM_CALL(survive(s, t, &id, 1));
+    /* Lamarckian: the states of the trials the step leaves out (the new one included)
+     * are released; the leaving member is among the old population or is the new one. */
+    int n_old = s->n_pop, *old = NULL;
+    if (s->lamarck) {
+        old = malloc((size_t)(n_old + 1) * sizeof *old);
+        LM_CHECK_ALLOC(old);
+        memcpy(old, s->pop, (size_t)n_old * sizeof *old);
+        old[n_old++] = id;
+    }
+    int rc = survive(s, t, &id, 1);
+    for (int i = 0; rc == LM_OK && old && i < n_old; i++)
+        if (!in_population(s, old[i])) lm__lamarck_release(t, old[i]);
+    free(old);
+    LM_CALL(rc);
     int last = s->ended == s->issued && s->issued >= s->p.max_trials;
     if (s->ended % s->snapshot_every == 0 || last) LM_CALL(snapshot(s, t, (int)s->ended));
+    if (last && s->lamarck)
+        for (int i = 0; i < s->n_pop; i++) lm__lamarck_release(t, s->pop[i]);
     return LM_OK;
 }
 

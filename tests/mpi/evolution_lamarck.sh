@@ -1,5 +1,5 @@
-# Lamarckian aging evolution over MLPs, then over convolutional chains, on digits with
-# 4 ranks (issue 7): after the first
+# Lamarckian aging evolution over MLPs, then over convolutional chains, then NSGA-II
+# with inheritance, on digits with 4 ranks (issue 7): after the first
 # population every child inherits its parent's trained weights through one Net2Net
 # morph (trials/reason says which), so its first-epoch validation accuracy is at least
 # its parent's final one (within 0.05), while the first population, trained from
@@ -96,4 +96,44 @@ assert np.mean(kids) > np.mean(scratch) + 0.25, "deepened children do not start 
 PYEOF
 "$PY" conv.py conv/results.h5 > conv.txt 2>&1 || { cat conv.txt; fail "conv inheritance"; }
 cat conv.txt
+
+# NSGA-II (steady mode) with inheritance under a cosine schedule: about inherit_prob of
+# the children are deepened copies of members, the others train from scratch; every
+# inheriting child starts near its parent's final accuracy and runs its own cosine over
+# its 2 epochs (its last epoch ends at a learning rate near 0, where a schedule over
+# training.epochs would still be at 3/4 of the initial rate).
+cat > moo.yaml <<YAML
+experiment: {name: ln, seed: 3, output: $work/moo, progress_interval: 60}
+data: {dataset: digits, validation_fraction: 0.2}
+training: {epochs: 6, batch_size: 64, lr: 0.01, momentum: 0.5, schedule: cosine}
+model:
+  space: chain
+  architecture: {min_depth: 2, max_depth: 6, types: [conv], kernels: [3], widths: [8, 16, 32], strides: [1], skips: none, stages: 2, stem_filters: 8}
+search: {algorithm: nsga2, mode: steady, trials: 20, population: 4, objective1: val_accuracy, objective2: params, inheritance: lamarckian, inherit_epochs: 2, inherit_prob: 0.75}
+YAML
+run_mpi 4 run moo.yaml 2> moo_log.txt || { tail -20 moo_log.txt; fail "nsga2 run exited non-zero"; }
+cat > moo.py <<'PYEOF'
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+dec = lambda v: [x.decode() if isinstance(x, bytes) else x for x in v]
+reason, par = dec(f["trials/reason"][()]), f["trials/parent0"][()]
+assert set(dec(f["trials/status"][()])) == {"done"}, reason
+ct, ce, cv, cl = (f["curves/" + k][()] for k in ("trial", "epoch", "val_accuracy", "lr"))
+first = lambda t: float(cv[(ct == t) & (ce == 1)][0])
+final = lambda t: float(cv[ct == t][np.argmax(ce[ct == t])])
+last_lr = lambda t: float(cl[ct == t][np.argmax(ce[ct == t])])
+kids = [t for t, r in enumerate(reason) if r.startswith("inherited from trial ")]
+for t in kids:
+    p = int(par[t])
+    print(f"trial {t} <- {p}: {reason[t]}; parent's final {final(p):.4f}, child's epoch 1 "
+          f"{first(t):.4f}, last learning rate {last_lr(t):.5f}")
+    assert int(f["trials/epochs"][t]) == 2, f"trial {t} trained {f['trials/epochs'][t]} epochs"
+    assert first(t) >= final(p) - 0.05, f"trial {t} starts at {first(t):.4f}, parent {p} ended at {final(p):.4f}"
+    assert last_lr(t) < 0.05 * 0.01, f"trial {t} ends its cosine at {last_lr(t)}"
+print(f"{len(kids)} inheriting children of 16")
+assert len(kids) >= 6, f"only {len(kids)} inheriting children: {reason}"
+assert len(f["pareto/trial"][()]) >= 1
+PYEOF
+"$PY" moo.py moo/results.h5 > moo.txt 2>&1 || { cat moo.txt; fail "nsga2 inheritance"; }
+cat moo.txt
 pass "evolution_lamarck"

@@ -136,6 +136,8 @@ static void continuation(const lm_train_params *p, const lm_dataset *train, cons
     void *buf = malloc(len);
     assert_non_null(buf);
     OK(lm_trainer_snapshot_save(a, buf, len));
+    /* The schedule's horizon travels with the snapshot (a resumed run keeps it). */
+    assert_int_equal(lm_trainer_snapshot_horizon(buf, len), p->epochs);
     for (int e = 0; e < 2; e++) OK(lm_trainer_epoch(a, &sa[e]));
 
     OK(lm_trainer_create(p, train, val, 1234, 77, &b));
@@ -213,7 +215,10 @@ static void test_snapshot_errors(void **state) {
     buf[len / 2] ^= 0x10;
     buf[0] ^= 1;
     expect_ckpt(u, buf, len, "not a lamarck trainer snapshot");
+    assert_int_equal(lm_trainer_snapshot_horizon(buf, len), LM_ECKPT);
     buf[0] ^= 1;
+    assert_int_equal(lm_trainer_snapshot_horizon(buf, 10), LM_ECKPT);
+    lm_error_clear();
     OK(lm_trainer_snapshot_load(u, buf, len));
     assert_true(lm_trainer_checksum(u) == lm_trainer_checksum(t));
     lm_trainer_destroy(&u);

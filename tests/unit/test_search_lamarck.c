@@ -1,10 +1,11 @@
-/* Lamarckian evolution (issue 7), the search side, driven by a fake controller with one
- * worker: after the first population every child is an LM_JOB_CLONE of a population
- * member whose state is kept (PAUSED), carrying a Net2Net morph that its genome matches
- * (a wider layer, or an identity dense or conv layer inserted, every layer keeping its
- * stage), trained inherit_epochs
- * epochs; every trial is paused at its last epoch; exactly the population's members
- * stay paused, and a member that leaves (or the search's end) releases its state. */
+/* Lamarckian evolution and NSGA-II (issue 7), the search side, driven by a fake
+ * controller with one worker: after the first population every child of evolution (and
+ * a share inherit_prob of NSGA-II's) is an LM_JOB_CLONE of a population member whose
+ * state is kept (PAUSED), carrying a Net2Net morph that its genome matches (a wider
+ * layer, or an identity dense or conv layer inserted, every layer keeping its stage),
+ * trained inherit_epochs epochs; every trial is paused at its last epoch; exactly the
+ * population's members stay paused, and a member that leaves (or the search's end)
+ * releases its state. NSGA-II never breeds the same inheriting child of a parent twice. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -37,9 +38,14 @@ static lm_space *mlp_space(lm_arch_family f) {
     return sp;
 }
 
-static void set_opt(lm_search_params *p, const char *name, double v, const char *label) {
-    assert_int_equal(lm_options_set(&p->options, lm_searcher_options("evolution"), name, v, label),
+static void set_opt_of(const char *searcher, lm_search_params *p, const char *name, double v,
+                       const char *label) {
+    assert_int_equal(lm_options_set(&p->options, lm_searcher_options(searcher), name, v, label),
                      LM_OK);
+}
+
+static void set_opt(lm_search_params *p, const char *name, double v, const char *label) {
+    set_opt_of("evolution", p, name, v, label);
 }
 
 static void chain_of(const lm_space *sp, const double *hp, lm_arch_chain *ch) {
@@ -163,10 +169,11 @@ static void drive(lm_searcher *s, lm_trials *t, const lm_space *sp, int epochs, 
         }
         tr->status = LM_TRIAL_RUNNING;
         for (int e = 1; e <= job.epochs; e++) {
-            /* Fitness grows with the trial id, so that aging and selection both act. */
+            /* Fitness grows with the trial id, so that aging and selection both act;
+             * parameters vary, so that NSGA-II's fronts have several members. */
             lm_report r = {.trial_id = job.trial_id, .epoch = e, .val_accuracy =
                            0.5 + 0.01 * job.trial_id + 0.001 * e, .val_loss = 1, .train_loss = 1,
-                           .seconds = 1, .params = 1000};
+                           .seconds = 1, .params = 1000 + 7919 * (job.trial_id % 5)};
             assert_int_equal(lm_trials_record(t, &r, step + e * 0.1), LM_OK);
             lm_decision d = lm_searcher_on_report(s, t, &r);
             assert_int_equal(d.kind, e == job.epochs ? LM_DECIDE_PAUSE : LM_DECIDE_CONTINUE);
@@ -187,6 +194,17 @@ static void drive(lm_searcher *s, lm_trials *t, const lm_space *sp, int epochs, 
         assert_int_equal(t->v[id].status, LM_TRIAL_DONE);
         st->released++;
     }
+}
+
+/* Whether some parent had the same inheriting child twice. */
+static int repeated_child(const lm_trials *t) {
+    for (int a = 0; a < t->n; a++)
+        for (int b = a + 1; b < t->n; b++)
+            if (t->v[a].morph.kind != LM_MORPH_NONE && t->v[b].morph.kind != LM_MORPH_NONE &&
+                t->v[a].parent[0] == t->v[b].parent[0] &&
+                !memcmp(t->v[a].hp, t->v[b].hp, (size_t)t->n_hp * sizeof *t->v[a].hp))
+                return 1;
+    return 0;
 }
 
 /* Lamarckian evolution over sp (population P, a snapshot after every event, children
@@ -326,8 +344,73 @@ static void test_lamarck_needs_chain_or_mlp(void **state) {
     lm_space_destroy(&sp);
 }
 
+/* NSGA-II, steady mode, over conv and dense chains: a share inherit_prob of the children
+ * inherits (the rest are bred by the usual operators from scratch), every one checked by
+ * drive; population 4, 60 trials. */
+static void nsga2_lamarck(double prob, run_stats *st) {
+    lm_space *sp = mlp_space(LM_ARCH_CHAIN);
+    lm_search_params p = {.space = sp, .seed = 5, .max_trials = 60, .epochs = 3};
+    set_opt_of("nsga2", &p, "population", 4, NULL);
+    set_opt_of("nsga2", &p, "mode", 0, "steady");
+    set_opt_of("nsga2", &p, "snapshot_every", 1, NULL);
+    set_opt_of("nsga2", &p, "inheritance", 0, "lamarckian");
+    set_opt_of("nsga2", &p, "inherit_prob", prob, NULL);
+    lm_searcher *s;
+    assert_int_equal(lm_searcher_create("nsga2", &p, &s), LM_OK);
+    lm_trials t;
+    assert_int_equal(lm_trials_init(&t, lm_space_size(sp)), LM_OK);
+    drive(s, &t, sp, 3, 1, 4, st); /* inherit_epochs: a third of 3 */
+    assert_int_equal(t.n, 60);
+    assert_int_equal(st->clones + st->fresh, 56);
+    assert_int_equal(st->released, 60);
+    assert_false(repeated_child(&t));
+    print_message("inherit_prob %.2f: %d clones (%d wider, %d deeper), %d from scratch\n", prob,
+                  st->clones, st->wider, st->deeper, st->fresh);
+    lm_trials_fini(&t);
+    lm_searcher_destroy(&s);
+    lm_space_destroy(&sp);
+}
+
+static void test_nsga2_lamarck(void **state) {
+    (void)state;
+    run_stats st;
+    /* Binomial(56, 1/2) lies in 16..40 but for a chance of 4e-4; a member at its widest
+     * and deepest sends a few more to scratch. */
+    nsga2_lamarck(0.5, &st);
+    assert_true(st.clones >= 16 && st.clones <= 40);
+    assert_true(st.wider >= 1 && st.deeper >= 1);
+    nsga2_lamarck(1, &st);
+    assert_true(st.clones >= 30);
+    nsga2_lamarck(0, &st);
+    assert_int_equal(st.clones, 0);
+}
+
+/* Inheritance keeps parents while they are members: NSGA-II's generational mode, which
+ * replaces the population at once, refuses it. */
+static void test_nsga2_lamarck_needs_steady(void **state) {
+    (void)state;
+    lm_space *sp = mlp_space(LM_ARCH_CHAIN);
+    lm_search_params p = {.space = sp, .seed = 1, .max_trials = 8, .epochs = 3};
+    set_opt_of("nsga2", &p, "inheritance", 0, "lamarckian");
+    lm_searcher *s = NULL;
+    assert_int_equal(lm_searcher_create("nsga2", &p, &s), LM_ECONFIG);
+    assert_non_null(strstr(lm_error_message(), "mode: steady"));
+    assert_null(s);
+    lm_error_clear();
+    lm_space_destroy(&sp);
+    sp = mlp_space(LM_ARCH_CELL);
+    p.space = sp;
+    set_opt_of("nsga2", &p, "mode", 0, "steady");
+    assert_int_equal(lm_searcher_create("nsga2", &p, &s), LM_ECONFIG);
+    assert_non_null(strstr(lm_error_message(), "nsga2: inheritance: lamarckian needs"));
+    lm_error_clear();
+    lm_space_destroy(&sp);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_nsga2_lamarck),
+        cmocka_unit_test(test_nsga2_lamarck_needs_steady),
         cmocka_unit_test(test_lamarck_mlp),
         cmocka_unit_test(test_lamarck_chain),
         cmocka_unit_test(test_lamarck_stages),
