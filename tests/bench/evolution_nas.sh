@@ -24,7 +24,9 @@ SPACE=${SPACE:-mlp}
 # ALGOS="random nsga2" leaves aging evolution out; ALGOS=nsga2 EVO_BASELINE=DIR compares
 # against the random searches kept in DIR (by EVO_KEEP) instead of running them again.
 ALGOS=${ALGOS:-"random evolution nsga2"}
-# NSGA2_OPTS="log_scale: false, ...": more of NSGA-II's options.
+# NSGA2_OPTS="log_scale: false, ...": more of NSGA-II's options; "inheritance: lamarckian,
+# inherit_epochs: 2, inherit_prob: 0.2" makes a fifth of its children Net2Net morphs that
+# start from a member's weights.
 # BATCH, SUBSET, EPOCHS: minibatch size, training samples, epochs per model.
 NSGA2_OPTS=${NSGA2_OPTS:+, $NSGA2_OPTS}
 if [ "$SPACE" = chain ]; then
