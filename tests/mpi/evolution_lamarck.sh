@@ -98,12 +98,14 @@ PYEOF
 cat conv.txt
 
 # NSGA-II (steady mode) with inheritance under a cosine schedule: about inherit_prob of
-# the children are deepened copies of members, the others train from scratch; every
-# inheriting child starts near its parent's final accuracy and runs its own cosine over
-# its 2 epochs (its last epoch ends at a learning rate near 0, where a schedule over
-# training.epochs would still be at 3/4 of the initial rate).
+# the children are widened or deepened copies of members, the others train from
+# scratch; every inheriting child starts near its parent's final accuracy and runs its
+# own cosine over its 2 epochs (its last epoch ends at a learning rate near 0, where a
+# schedule over training.epochs would still be at 3/4 of the initial rate). The run is
+# stopped by SIGUSR1 after a few checkpoints and continued on 3 ranks: the members'
+# kept states and the interrupted children's schedules come back with it.
 cat > moo.yaml <<YAML
-experiment: {name: ln, seed: 3, output: $work/moo, progress_interval: 60}
+experiment: {name: ln, seed: 3, output: $work/moo, progress_interval: 60, checkpoint_interval: 0.5}
 data: {dataset: digits, validation_fraction: 0.2}
 training: {epochs: 6, batch_size: 64, lr: 0.01, momentum: 0.5, schedule: cosine}
 model:
@@ -111,7 +113,15 @@ model:
   architecture: {min_depth: 2, max_depth: 6, types: [conv], kernels: [3], widths: [8, 16, 32], strides: [1], skips: none, stages: 2, stem_filters: 8}
 search: {algorithm: nsga2, mode: steady, trials: 20, population: 4, objective1: val_accuracy, objective2: params, inheritance: lamarckian, inherit_epochs: 2, inherit_prob: 0.75}
 YAML
-run_mpi 4 run moo.yaml 2> moo_log.txt || { tail -20 moo_log.txt; fail "nsga2 run exited non-zero"; }
+"$MPIEXEC" -n 4 --oversubscribe "$LAMARCK" run moo.yaml 2> moo_log.txt &
+pid=$!
+for _ in $(seq 600); do grep -q "checkpoint 4 written" moo_log.txt && break; sleep 0.05; done
+kill -USR1 $pid 2> /dev/null || true
+st=0; wait $pid || st=$?
+[ "$st" = 4 ] || [ "$st" = 0 ] || { tail -20 moo_log.txt; fail "nsga2 run: exit status $st"; }
+run_mpi 3 run moo.yaml 2> moo_resume.txt || { tail -20 moo_resume.txt; fail "nsga2 resume"; }
+[ "$st" = 0 ] || grep -q "resumed from checkpoint" moo_resume.txt || fail "nsga2 did not resume"
+echo "nsga2: the first run exited with status $st (4: stopped after a checkpoint), then went on with 3 ranks"
 cat > moo.py <<'PYEOF'
 import sys, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")
