@@ -203,7 +203,8 @@ int lm__lamarck_issue(const lm__lamarck *L, const lm__genome *g, lm_trials *t, c
 int lm__lamarck_repeats(const lm__genome *g, const lm_trials *t, int parent, const double *x) {
     uint64_t h = g->ops->hash(g->ctx, x);
     for (int i = 0; i < t->n; i++)
-        if (t->v[i].parent[0] == parent && g->ops->hash(g->ctx, g->ops->of_trial(g->ctx, t, i)) == h)
+        if (t->v[i].parent[0] == parent &&
+            g->ops->hash(g->ctx, g->ops->of_trial(g->ctx, t, i)) == h)
             return 1;
     return 0;
 }

@@ -606,8 +606,8 @@ static int next_steady(nsga2 *s, lm_trials *t, lm_job *out) {
         int made;
         LM_CALL(lamarck_breed(s, t, out, &made));
         if (made) return LM_OK;
-        lm_log_debug("nsga2: no population member has a kept state and a Net2Net morph; "
-                     "breeding a child that trains from scratch");
+        lm_log_debug("nsga2: no member gives an inheriting child (none has a kept state and a "
+                     "Net2Net morph, or every try repeated a child); breeding one from scratch");
     }
     LM_CALL(breed(s, t, 1));
     return issue(s, t, s->queue, s->queue_parents, out);
