@@ -257,8 +257,8 @@ int lm_net2deeper(const lm_net_desc *parent, const float *parent_params, int lay
                   lm_layer_desc *child_layers, int cap, lm_net_desc *child, float *child_params,
                   size_t child_cap);
 
-/* Net2DeeperNet with batch normalization, for networks whose layers are conv + BN +
- * ReLU: inserts after the same place as lm_net2deeper the identity conv (or dense)
+/* Net2DeeperNet with batch normalization, for networks of conv + BN + ReLU layers.
+ * It inserts after the same place as lm_net2deeper the identity conv (or dense)
  * without a fused ReLU, then a batch normalization and a ReLU. The normalization undoes
  * itself on the parent's statistics (Chen et al. 2016, section 2.3): mean and var are
  * the per-channel mean and variance of the output the new layer reads

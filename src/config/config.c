@@ -521,6 +521,18 @@ static int parse_root(const char *path, const lm__ynode *root, lm_config *c) {
         snprintf(c->output, n, "runs/%s", c->name);
     }
     LM_CALL(lm_train_params_check(&c->train));
+    /* What a searcher refuses when it is made (options that conflict with each other or
+     * with the space, such as inheritance outside a chain or mlp space) is an error of
+     * this file, reported at the search section rather than when the run starts. */
+    if (seen[S_SEARCH]) {
+        lm_search_params sp = {.space = c->space, .seed = c->seed, .max_trials = c->trials,
+                               .epochs = c->train.epochs, .options = c->search_options};
+        lm_searcher *s = NULL;
+        int rc = lm_searcher_create(c->algorithm, &sp, &s);
+        lm_searcher_destroy(&s);
+        if (rc == LM_ECONFIG) LM__CWRAP(path, seen[S_SEARCH], "search");
+        LM_CALL(rc);
+    }
     return LM_OK;
 }
 

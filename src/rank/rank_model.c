@@ -1,6 +1,7 @@
-/* LCRankNet (Wistuba and Pedapati, ICML 2020, section 3): the network over one curve
- * observed to some epoch, its input features, scoring and pairwise training. The input
- * and the layers are described in lamarck/rank.h. */
+/* LCRankNet (Wistuba and Pedapati, ICML 2020, section 3).
+ * The network scores one learning curve observed up to some epoch.
+ * This file holds its input features, scoring and pairwise training;
+ * lamarck/rank.h describes the input and the layers. */
 #include "lamarck/error.h"
 #include "lamarck/log.h"
 #include "lamarck/rank.h"

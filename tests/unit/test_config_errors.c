@@ -167,6 +167,24 @@ static void test_out_of_range(void **state) {
            "without '..'");
 }
 
+/* What a searcher refuses when it is made is found while the file is read, at the search
+ * section: options in conflict with each other or with the space. */
+static void test_searcher_refusals(void **state) {
+    (void)state;
+    EXPECT(DS "model: {space: chain}\nsearch: {algorithm: nsga2, inheritance: lamarckian}\n",
+           "f.yaml:3:1:", "search:", "needs mode: steady");
+    EXPECT(DS "model: {space: cell}\nsearch: {algorithm: evolution, inheritance: lamarckian}\n",
+           "f.yaml:3:1:", "search:", "needs model.space mlp or chain", "cell");
+    EXPECT(DS "search: {algorithm: nsga2, objective1: none, objective2: none}\n", "f.yaml:2:1:",
+           "every objective is 'none'");
+    /* The same options where they fit are accepted. */
+    lm_config *c = NULL;
+    const char *ok = DS "model: {space: chain}\n"
+                        "search: {algorithm: nsga2, mode: steady, inheritance: lamarckian}\n";
+    assert_int_equal(lm_config_parse(ok, strlen(ok), "f.yaml", &c), LM_OK);
+    lm_config_destroy(&c);
+}
+
 static void test_missing_and_duplicate(void **state) {
     (void)state;
     EXPECT("experiment: {name: a}\n", "f.yaml:1:1:", "data.dataset:", "required key missing",
@@ -325,7 +343,7 @@ int main(void) {
         cmocka_unit_test(test_unknown_names),     cmocka_unit_test(test_wrong_types),
         cmocka_unit_test(test_out_of_range),      cmocka_unit_test(test_missing_and_duplicate),
         cmocka_unit_test(test_space_values),      cmocka_unit_test(test_bad_when),
-        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_limits),            cmocka_unit_test(test_searcher_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

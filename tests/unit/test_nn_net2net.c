@@ -227,8 +227,8 @@ static void test_cnn(void **state) {
     lm_trainer_destroy(&t);
 }
 
-/* Deepening a conv + BN + ReLU network with a conv + BN + ReLU: the new
- * normalization's scale and shift are the standard deviation and mean of the ReLU
+/* Deepening a conv + BN + ReLU network with a conv + BN + ReLU layer.
+ * The new normalization's scale and shift are the standard deviation and mean of the ReLU
  * output it reads, so the child computes the parent's function; the statistics
  * themselves match a direct computation on an identity layer over the input. */
 static void test_deeper_bn(void **state) {
