@@ -270,6 +270,29 @@ int lm_net2deeper_bn(const lm_net_desc *parent, const float *parent_params, int 
                      const float *mean, const float *var, lm_layer_desc *child_layers, int cap,
                      lm_net_desc *child, float *child_params, size_t child_cap);
 
+/* Approximate morphs that shrink a network.
+ * They are LEMONADE's (Elsken, Metzen and Hutter 2019): the child starts near the
+ * parent's function, not at it, and training recovers the rest. Same arguments and
+ * outputs as the transformations above. */
+
+/* Net2Narrower: layer `layer` (as for lm_net2wider) keeps new_width of its units.
+ * Those kept, fewer than its width, are the units or filters whose incoming weights
+ * have the largest L1 norm (Li et al. 2017), in their order, with their BN parameters
+ * and statistics; the consumer keeps their outgoing weights unchanged. Exact when the
+ * dropped units' outputs are 0. */
+int lm_net2narrower(const lm_net_desc *parent, const float *parent_params, int layer,
+                    int new_width, lm_layer_desc *child_layers, int cap, lm_net_desc *child,
+                    float *child_params, size_t child_cap);
+
+/* Removes the block of layers first .. first + count - 1 (not the last layer).
+ * The block reads one input and only its last layer is read after it; its readers read
+ * the block's input instead. Every other layer keeps its weights, so the block's output must have
+ * its input's shape as far as parameters go (channels; spatial size only before a
+ * flattening dense layer); LM_EINVAL says which layer would change otherwise. */
+int lm_net_remove_layers(const lm_net_desc *parent, const float *parent_params, int first,
+                         int count, lm_layer_desc *child_layers, int cap, lm_net_desc *child,
+                         float *child_params, size_t child_cap);
+
 /* Inference latency of the network d describes, without data or a trainer: builds
  * the network (weights from a fixed seed), one warm-up pass, then reps (1..1000)
  * evaluation-mode forward passes over batch (1..4096) samples of N(0, 1) inputs;

@@ -60,22 +60,28 @@ typedef struct lm_final {
 } lm_final;
 
 /* ---- Lamarckian inheritance (evolution; issue 7) ----
- * A function-preserving change of a chain or MLP genome (Chen, Goodfellow and Shlens
- * 2016) that an LM_JOB_CLONE of the trial applies to its donor's trained weights: the new trial's genome is
- * the donor's with this change, and it starts from the donor's function. */
+ * A change of a chain or MLP genome that an LM_JOB_CLONE of the trial applies to its
+ * donor's trained weights: the new trial's genome is the donor's with this change, and
+ * it starts from the donor's function (WIDER, DEEPER: Chen, Goodfellow and Shlens 2016)
+ * or near it (NARROWER, REMOVE: approximate morphs, Elsken, Metzen and Hutter 2019). */
 typedef enum {
-    LM_MORPH_NONE,   /* a plain copy (PBT's exploit) */
-    LM_MORPH_WIDER,  /* chain layer `layer` goes from from_width to to_width units/filters
-                        (Net2WiderNet) */
-    LM_MORPH_DEEPER, /* a dense layer of layer `layer`'s width is inserted after it,
-                        initialized as the identity (Net2DeeperNet) */
+    LM_MORPH_NONE,     /* a plain copy (PBT's exploit) */
+    LM_MORPH_WIDER,    /* chain layer `layer` goes from from_width to to_width units/filters
+                          (Net2WiderNet) */
+    LM_MORPH_DEEPER,   /* a dense layer of layer `layer`'s width is inserted after it,
+                          initialized as the identity (Net2DeeperNet) */
+    LM_MORPH_NARROWER, /* layer `layer` goes from from_width down to to_width, keeping its
+                          largest units (lm_net2narrower) */
+    LM_MORPH_REMOVE,   /* layer `layer` (type, kernel, from_width, stride) is removed */
 } lm_morph_kind;
 
 typedef struct lm_morph {
     int kind;                 /* lm_morph_kind */
     int layer;                /* the donor's chain layer, 0-based */
-    int from_width, to_width; /* WIDER: the layer's width before and after */
+    int from_width, to_width; /* WIDER, NARROWER: the layer's width before and after;
+                                 REMOVE: from_width the removed layer's */
     double noise;             /* WIDER: relative noise on the copied units (see lm_net2wider) */
+    int type, kernel, stride; /* REMOVE: the removed layer's (lm_arch_layer_type, sizes) */
 } lm_morph;
 /* ---- end Lamarckian inheritance ---- */
 

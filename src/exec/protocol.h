@@ -55,7 +55,7 @@ typedef struct lm_ctrl_msg {
  * point: start()'s hp holds n_hp values and, for LM_JOB_CLONE, LM__MORPH_VALUES more
  * (the transport interface predates morphs; this keeps it unchanged for the transports
  * that do not clone). */
-#define LM__MORPH_VALUES 5
+#define LM__MORPH_VALUES 8
 
 static inline void lm__morph_pack(const lm_morph *m, double *tail) {
     tail[0] = m->kind;
@@ -63,10 +63,14 @@ static inline void lm__morph_pack(const lm_morph *m, double *tail) {
     tail[2] = m->from_width;
     tail[3] = m->to_width;
     tail[4] = m->noise;
+    tail[5] = m->type;
+    tail[6] = m->kernel;
+    tail[7] = m->stride;
 }
 
 static inline lm_morph lm__morph_unpack(const double *tail) {
-    lm_morph m = {(int)tail[0], (int)tail[1], (int)tail[2], (int)tail[3], tail[4]};
+    lm_morph m = {(int)tail[0], (int)tail[1], (int)tail[2], (int)tail[3], tail[4],
+                  (int)tail[5], (int)tail[6], (int)tail[7]};
     return m;
 }
 

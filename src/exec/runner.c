@@ -232,11 +232,21 @@ static int undo_morph(const lm_config *c, const double *hp, const lm_morph *m, d
     lm_arch_chain ch;
     LM_CALL(lm_arch_chain_parse(as, g, (size_t)n, &ch));
     int L = m->layer;
-    if (m->kind == LM_MORPH_WIDER) {
+    if (m->kind == LM_MORPH_WIDER || m->kind == LM_MORPH_NARROWER) {
         LM_CHECK(L >= 0 && L < ch.depth && ch.layer[L].width == m->to_width, LM_EINVAL,
-                 "the morph widens layer %d to %d, but the genome has %d layers%s", L,
+                 "the morph changes layer %d's width to %d, but the genome has %d layers%s", L,
                  m->to_width, ch.depth, L >= 0 && L < ch.depth ? " and another width there" : "");
         ch.layer[L].width = m->from_width;
+    } else if (m->kind == LM_MORPH_REMOVE) {
+        LM_CHECK(L >= 0 && L <= ch.depth && ch.depth < LM_ARCH_CHAIN_MAX_DEPTH, LM_EINVAL,
+                 "the morph removed layer %d, but the genome has %d layers", L, ch.depth);
+        for (int j = L; j < ch.depth; j++)
+            LM_CHECK(!ch.layer[j].skip, LM_EINVAL,
+                     "layer %d has skips: no layer can have been removed before it", j);
+        for (int j = ch.depth; j > L; j--) ch.layer[j] = ch.layer[j - 1];
+        ch.layer[L] = (lm_arch_layer){(lm_arch_layer_type)m->type, m->kernel, m->from_width,
+                                      m->stride, 0};
+        ch.depth++;
     } else {
         LM_CHECK(m->kind == LM_MORPH_DEEPER, LM_EINVAL, "unknown morph kind %d", m->kind);
         LM_CHECK(L >= 0 && L + 1 < ch.depth, LM_EINVAL,
@@ -333,6 +343,13 @@ static int deepen(lm_runner *r, lm_trainer *dt, const lm_net_desc *dd, const flo
     return rc < 0 ? lm_error_trace(__FILE__, __LINE__, __func__, rc) : LM_OK;
 }
 
+static const char *morph_name(int kind) {
+    return kind == LM_MORPH_WIDER      ? "Net2Wider"
+           : kind == LM_MORPH_NARROWER ? "Net2Narrower"
+           : kind == LM_MORPH_REMOVE   ? "the layer removal"
+                                       : "Net2Deeper";
+}
+
 /* The inherited weights (weights, *n floats, malloc'd) of the network `want` (the
  * trial's genome's): the donor's network and weights from the snapshot, transformed. */
 static int morphed_weights(lm_runner *r, const lm_config *c, const double *donor_hp,
@@ -359,11 +376,18 @@ static int morphed_weights(lm_runner *r, const lm_config *c, const double *donor
         size_t dn;
         lm_trainer_weights(dt, &dw, &dn);
         int k = first_difference(&dd, want);
+        int width = k < want->n_layers ? want->layers[k].out_channels : 0;
         if (m->kind == LM_MORPH_WIDER) {
             lm_rng rng;
             lm_rng_init(&rng, c->seed, (uint64_t)r->trial_id, LM_STREAM_INIT);
-            int width = k < want->n_layers ? want->layers[k].out_channels : 0;
             rc = lm_net2wider(&dd, dw, k, width, m->noise, &rng, cl, lcap, &cd, cw, cap);
+        } else if (m->kind == LM_MORPH_NARROWER) {
+            rc = lm_net2narrower(&dd, dw, k, width, cl, lcap, &cd, cw, cap);
+        } else if (m->kind == LM_MORPH_REMOVE) {
+            /* The donor's layers k .. k + count - 1 go: the removed layer's, or the
+             * next one's when both are equal (the same child either way). */
+            rc = lm_net_remove_layers(&dd, dw, k, dd.n_layers - want->n_layers, cl, lcap, &cd,
+                                      cw, cap);
         } else {
             rc = deepen(r, dt, &dd, dw, want, k, cl, lcap, &cd, cw, cap);
         }
@@ -374,7 +398,7 @@ static int morphed_weights(lm_runner *r, const lm_config *c, const double *donor
             rc = lm_error_set(__FILE__, __LINE__, __func__, LM_EINVAL,
                               "%s gives a network of %d layers that differs from the genome's "
                               "(%d layers) at layer %d",
-                              m->kind == LM_MORPH_WIDER ? "Net2Wider" : "Net2Deeper", cd.n_layers,
+                              morph_name(m->kind), cd.n_layers,
                               want->n_layers, k);
     }
     lm_trainer_destroy(&dt);

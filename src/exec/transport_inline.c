@@ -37,7 +37,7 @@ static int in_start(lm_transport *t, int worker, const lm_job *job, const double
         if (job->kind == LM_JOB_CLONE) LM_CALL(lm__snapcache_copy(it->cache, job->donor, &snap, &n));
         else LM_CALL(lm__snapcache_take(it->cache, job->trial_id, &snap, &n));
         it->resumed = lm_fnv1a64(LM_FNV1A64_INIT, snap, n);
-        lm_morph morph = {LM_MORPH_NONE, 0, 0, 0, 0};
+        lm_morph morph = {.kind = LM_MORPH_NONE};
         if (job->kind == LM_JOB_CLONE) morph = lm__morph_unpack(hp + it->n_hp);
         int rc = morph.kind != LM_MORPH_NONE
                      ? lm__runner_inherit(&it->runner, it->config, it->data, job->trial_id, hp,

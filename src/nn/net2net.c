@@ -112,21 +112,21 @@ static int check_child_cap(const built *c, size_t child_cap, const char *what) {
 /* The engine layers that widening engine layer e touches: chain[0..*n_chain) the
  * channel-wise layers between it and its consumer, *consumer the conv or dense layer
  * (the classifier possibly) that reads the widened units. */
-static int find_consumer(const lm__net *net, int e, int layer, int *chain, int *n_chain,
-                         int *consumer) {
+static int find_consumer(const lm__net *net, const char *what, int e, int layer, int *chain,
+                         int *n_chain, int *consumer) {
     int t = e + 1, n = 0;
     *n_chain = 0;
     for (;;) {
         const lm__tensor *x = &net->tensors[t];
         LM_CHECK(x->consumers == 1, LM_EINVAL,
-                 "Net2Wider: layer %d's output reaches a tensor read by %d layers; the widened "
-                 "units must feed exactly one conv or dense layer",
-                 layer, x->consumers);
+                 "%s: layer %d's output reaches a tensor read by %d layers; its units must feed "
+                 "exactly one conv or dense layer",
+                 what, layer, x->consumers);
         int c = -1;
         for (int k = t; k < net->n_layers && c < 0; k++)
             for (int j = 0; j < net->layers[k].n_in; j++)
                 if (net->layers[k].in[j] == t) c = k;
-        LM_CHECK(c >= 0, LM_EINTERNAL, "Net2Wider: tensor %d has no consumer", t);
+        LM_CHECK(c >= 0, LM_EINTERNAL, "%s: tensor %d has no consumer", what, t);
         const lm__layer *l = &net->layers[c];
         if (l->ops == &lm__bnorm_ops || l->ops == &lm__relu_ops || l->ops == &lm__dropout_ops ||
             l->ops == &lm__identity_ops || l->ops == &lm__pool_ops) {
@@ -137,10 +137,10 @@ static int find_consumer(const lm__net *net, int e, int layer, int *chain, int *
         }
         LM_CHECK(l->ops == &lm__dense_ops || (l->ops == &lm__conv_ops && l->cfg.groups == 1),
                  LM_EINVAL,
-                 "Net2Wider: layer %d's units feed a layer of kind %s%s; they must reach one conv "
+                 "%s: layer %d's units feed a layer of kind %s%s; they must reach one conv "
                  "or dense layer (or the classifier) through batch normalization, ReLU, pooling, "
                  "dropout or identity only",
-                 layer, l->ops->kind, l->cfg.groups > 1 ? " (grouped: a separable convolution)" : "");
+                 what, layer, l->ops->kind, l->cfg.groups > 1 ? " (grouped: a separable convolution)" : "");
         *consumer = c;
         return LM_OK;
     }
@@ -255,61 +255,92 @@ typedef struct wider_work {
     widening wd;
 } wider_work;
 
-static int wider(wider_work *w, const lm_net_desc *parent, const float *pw, int layer,
-                 int new_width, double noise, lm_rng *rng, lm_layer_desc *child_layers, int cap,
-                 lm_net_desc *child, float *cw, size_t child_cap) {
+/* The narrowed layer keeps its units of largest L1 norm, in their order.
+ * The norm is over a unit's incoming weights (the filter ranking of Li et al. 2017,
+ * "Pruning filters for efficient ConvNets"); ties go to the lower index. */
+static int keep_largest(const lm__layer *pl, const float *pw, widening *wd) {
+    int64_t fan = pl->n_w / wd->old;
+    int dense = pl->ops == &lm__dense_ops;
+    double *norm = malloc((size_t)wd->old * sizeof *norm);
+    LM_CHECK_ALLOC(norm);
+    for (int u = 0; u < wd->old; u++) {
+        norm[u] = 0;
+        for (int64_t i = 0; i < fan; i++)
+            norm[u] += fabs(dense ? pw[i * wd->old + u] : pw[(int64_t)u * fan + i]);
+    }
+    for (int j = 0; j < wd->wide; j++) {
+        int best = -1;
+        for (int u = 0; u < wd->old; u++)
+            if (!wd->cnt[u] && (best < 0 || norm[u] > norm[best])) best = u;
+        wd->cnt[best] = 1;
+    }
+    free(norm);
+    for (int u = 0, j = 0; u < wd->old; u++)
+        if (wd->cnt[u]) wd->g[j++] = u;
+    return LM_OK;
+}
+
+/* Net2Wider (new_width above the layer's) or Net2Narrower (below). */
+static int rewiden(wider_work *w, const char *what, const lm_net_desc *parent, const float *pw,
+                   int layer, int new_width, double noise, lm_rng *rng,
+                   lm_layer_desc *child_layers, int cap, lm_net_desc *child, float *cw,
+                   size_t child_cap) {
     int e, n_chain = 0, consumer = -1;
     LM_CALL(build(parent, &w->p));
-    LM_CALL(check_target(parent, pw, &w->p, layer, "Net2Wider", &e));
+    LM_CALL(check_target(parent, pw, &w->p, layer, what, &e));
     w->chain = malloc((size_t)w->p.net->n_layers * sizeof *w->chain);
     LM_CHECK_ALLOC(w->chain);
-    LM_CALL(find_consumer(w->p.net, e, layer, w->chain, &n_chain, &consumer));
+    LM_CALL(find_consumer(w->p.net, what, e, layer, w->chain, &n_chain, &consumer));
     const lm__layer *pl = &w->p.net->layers[e];
     widening *wd = &w->wd;
-    int max = pl->ops == &lm__dense_ops ? 1 << 20 : 65536;
+    int max = pl->ops == &lm__dense_ops ? 1 << 20 : 65536, narrow = rng == NULL;
     wd->old = pl->cfg.units;
     wd->wide = new_width;
-    LM_CHECK(new_width > wd->old && new_width <= max, LM_EINVAL,
-             "Net2Wider: layer %d (%s) has %d units; the new width must be %d to %d, got %d", layer,
-             lm__op_name((int)parent->layers[layer].op), wd->old, wd->old + 1, max, new_width);
+    LM_CHECK(narrow ? new_width >= 1 && new_width < wd->old
+                    : new_width > wd->old && new_width <= max,
+             LM_EINVAL, "%s: layer %d (%s) has %d units; the new width must be %d to %d, got %d",
+             what, layer, lm__op_name((int)parent->layers[layer].op), wd->old,
+             narrow ? 1 : wd->old + 1, narrow ? wd->old - 1 : max, new_width);
     LM_CHECK(pl->ops != &lm__conv_ops || pl->cfg.groups == 1, LM_EINVAL,
-             "Net2Wider: layer %d is a grouped convolution (%d groups)", layer, pl->cfg.groups);
-    LM_CHECK(parent->n_layers <= cap, LM_EINVAL,
-             "Net2Wider: the child has %d layers, the capacity is %d", parent->n_layers, cap);
+             "%s: layer %d is a grouped convolution (%d groups)", what, layer, pl->cfg.groups);
+    LM_CHECK(parent->n_layers <= cap, LM_EINVAL, "%s: the child has %d layers, the capacity is %d",
+             what, parent->n_layers, cap);
     memcpy(child_layers, parent->layers, (size_t)parent->n_layers * sizeof *child_layers);
     child_layers[layer].out_channels = new_width;
     *child = *parent;
     child->layers = child_layers;
     LM_CALL(build(child, &w->c));
-    LM_CALL(check_child_cap(&w->c, child_cap, "Net2Wider"));
+    LM_CALL(check_child_cap(&w->c, child_cap, what));
     LM_CHECK(w->c.net->n_layers == w->p.net->n_layers, LM_EINTERNAL,
-             "Net2Wider: the child has %d engine layers, the parent %d", w->c.net->n_layers,
+             "%s: the child has %d engine layers, the parent %d", what, w->c.net->n_layers,
              w->p.net->n_layers);
     wd->g = malloc((size_t)new_width * sizeof *wd->g);
     wd->cnt = calloc((size_t)wd->old, sizeof *wd->cnt);
     LM_CHECK(wd->g && wd->cnt, LM_ENOMEM, "out of memory");
-    /* The first units keep their places; each new one copies a uniformly chosen one
-     * (the random mapping g of section 2.2). */
-    for (int j = 0; j < new_width; j++) {
-        wd->g[j] = j < wd->old ? j : (int)lm_rng_below(rng, (uint64_t)wd->old);
-        wd->cnt[wd->g[j]]++;
+    if (narrow) {
+        LM_CALL(keep_largest(pl, pw + w->p.off[e], wd));
+    } else {
+        /* The first units keep their places; each new one copies a uniformly chosen one
+         * (the random mapping g of section 2.2). */
+        for (int j = 0; j < new_width; j++) {
+            wd->g[j] = j < wd->old ? j : (int)lm_rng_below(rng, (uint64_t)wd->old);
+            wd->cnt[wd->g[j]]++;
+        }
+        wd->sd = noise * stddev(pw + w->p.off[e], pl->n_w);
     }
-    wd->sd = noise * stddev(pw + w->p.off[e], pl->n_w);
     LM_CALL(wider_weights(&w->p, pw, &w->c, cw, e, w->chain, n_chain, consumer, wd, rng));
     return LM_OK;
 }
 
-int lm_net2wider(const lm_net_desc *parent, const float *parent_params, int layer, int new_width,
-                 double noise, lm_rng *rng, lm_layer_desc *child_layers, int cap,
-                 lm_net_desc *child, float *child_params, size_t child_cap) {
-    LM_CHECK(parent && child_layers && child && child_params, LM_EINVAL,
-             "Net2Wider: NULL argument");
-    LM_CHECK(isfinite(noise) && noise >= 0, LM_EINVAL,
-             "Net2Wider: noise must be finite and >= 0, got %g", noise);
-    LM_CHECK(rng, LM_EINVAL, "Net2Wider: an rng chooses the units to copy");
+static int rewiden_call(const char *what, const lm_net_desc *parent, const float *parent_params,
+                        int layer, int new_width, double noise, lm_rng *rng,
+                        lm_layer_desc *child_layers, int cap, lm_net_desc *child,
+                        float *child_params, size_t child_cap) {
+    LM_CHECK(parent && child_layers && child && child_params, LM_EINVAL, "%s: NULL argument",
+             what);
     wider_work w = {0};
-    int rc = wider(&w, parent, parent_params, layer, new_width, noise, rng, child_layers, cap,
-                   child, child_params, child_cap);
+    int rc = rewiden(&w, what, parent, parent_params, layer, new_width, noise, rng, child_layers,
+                     cap, child, child_params, child_cap);
     free(w.chain);
     free(w.wd.g);
     free(w.wd.cnt);
@@ -317,6 +348,23 @@ int lm_net2wider(const lm_net_desc *parent, const float *parent_params, int laye
     built_fini(&w.c);
     if (rc < 0) return lm_error_trace(__FILE__, __LINE__, __func__, rc);
     return LM_OK;
+}
+
+int lm_net2wider(const lm_net_desc *parent, const float *parent_params, int layer, int new_width,
+                 double noise, lm_rng *rng, lm_layer_desc *child_layers, int cap,
+                 lm_net_desc *child, float *child_params, size_t child_cap) {
+    LM_CHECK(isfinite(noise) && noise >= 0, LM_EINVAL,
+             "Net2Wider: noise must be finite and >= 0, got %g", noise);
+    LM_CHECK(rng, LM_EINVAL, "Net2Wider: an rng chooses the units to copy");
+    return rewiden_call("Net2Wider", parent, parent_params, layer, new_width, noise, rng,
+                        child_layers, cap, child, child_params, child_cap);
+}
+
+int lm_net2narrower(const lm_net_desc *parent, const float *parent_params, int layer,
+                    int new_width, lm_layer_desc *child_layers, int cap, lm_net_desc *child,
+                    float *child_params, size_t child_cap) {
+    return rewiden_call("Net2Narrower", parent, parent_params, layer, new_width, 0.0, NULL,
+                        child_layers, cap, child, child_params, child_cap);
 }
 
 /* ---- Net2DeeperNet ---- */
@@ -480,4 +528,86 @@ int lm_net2deeper_bn(const lm_net_desc *parent, const float *parent_params, int 
     LM_CHECK(mean && var, LM_EINVAL, "Net2Deeper (with batch normalization): no statistics");
     return deeper_call(parent, parent_params, layer, kernel, mean, var, child_layers, cap, child,
                        child_params, child_cap);
+}
+
+/* ---- removing layers (an approximate morph) ---- */
+
+/* Every layer but the block's keeps its weights.
+ * Layers before the block keep their engine index, those after it move down by the
+ * block's engine layers, and each must have its parent's shape, which holds when the
+ * block's output had its input's shape. */
+static int removed(built *p, built *c, const lm_net_desc *parent, const float *pw, int first,
+                   int count, lm_layer_desc *child_layers, int cap, lm_net_desc *child,
+                   float *cw, size_t child_cap) {
+    const char *what = "layer removal";
+    LM_CHECK(pw, LM_EINVAL, "%s: no parent weights", what);
+    int last = first + count - 1;
+    LM_CHECK(count >= 1 && first >= 0 && last < parent->n_layers - 1, LM_EINVAL,
+             "%s: layers %d to %d of %d cannot go (the last layer stays)", what, first, last,
+             parent->n_layers);
+    LM_CHECK(parent->n_layers - count <= cap, LM_EINVAL,
+             "%s: the child has %d layers, the capacity is %d", what, parent->n_layers - count,
+             cap);
+    LM_CALL(build(parent, p));
+    for (int i = 0; i < parent->n_layers; i++)
+        LM_CHECK(p->tid[i] > 0, LM_EINVAL,
+                 "%s: layer %d does not reach the network's output", what, i);
+    const lm_layer_desc *fl = &parent->layers[first];
+    LM_CHECK(n_inputs(fl) == 1, LM_EINVAL, "%s: layer %d has %d inputs; the block must read one",
+             what, first, n_inputs(fl));
+    int src = input_at(fl, first, 0);
+    /* The block reads only its input and itself; after it, only its last layer is read.
+     * Those readers read the block's input instead. */
+    for (int i = first; i < parent->n_layers; i++)
+        for (int j = 0; j < n_inputs(&parent->layers[i]); j++) {
+            int in = input_at(&parent->layers[i], i, j);
+            int inside = in >= first && in <= last;
+            LM_CHECK(i > last ? !inside || in == last : in == src || (inside && in < i),
+                     LM_EINVAL, "%s: layer %d reads layer %d across the block %d to %d", what,
+                     i, in, first, last);
+        }
+    for (int i = 0; i < first; i++) child_layers[i] = parent->layers[i];
+    for (int i = last + 1; i < parent->n_layers; i++) {
+        lm_layer_desc l = parent->layers[i];
+        int n = n_inputs(&l);
+        for (int j = 0; j < n; j++) {
+            int in = input_at(&parent->layers[i], i, j);
+            l.inputs[j] = in == last ? src : in > last ? in - count : in;
+        }
+        l.n_inputs = n;
+        child_layers[i - count] = l;
+    }
+    *child = *parent;
+    child->layers = child_layers;
+    child->n_layers = parent->n_layers - count;
+    LM_CALL(build(child, c));
+    int b0 = first ? p->tid[first - 1] : 0, gone = p->net->n_layers - c->net->n_layers;
+    LM_CHECK(gone >= 0 && b0 + gone == p->tid[last], LM_EINTERNAL,
+             "%s: the block's engine layers do not line up (%d from %d, the block ends at %d)",
+             what, gone, b0, p->tid[last]);
+    for (int k = 0; k < c->net->n_layers; k++) {
+        const lm__layer *a = &p->net->layers[k < b0 ? k : k + gone], *b = &c->net->layers[k];
+        LM_CHECK(a->n_w == b->n_w && a->n_b == b->n_b && a->n_s == b->n_s, LM_EINVAL,
+                 "%s: without layers %d to %d, engine layer %d (%s) has %lld weights where it "
+                 "had %lld: the block changes the shape it is given",
+                 what, first, last, k, b->ops->kind, (long long)b->n_w, (long long)a->n_w);
+    }
+    LM_CALL(check_child_cap(c, child_cap, what));
+    for (int k = 0; k < c->net->n_layers; k++)
+        LM_CALL(copy_layer(p, pw, k < b0 ? k : k + gone, c, cw, k));
+    return LM_OK;
+}
+
+int lm_net_remove_layers(const lm_net_desc *parent, const float *parent_params, int first,
+                         int count, lm_layer_desc *child_layers, int cap, lm_net_desc *child,
+                         float *child_params, size_t child_cap) {
+    LM_CHECK(parent && child_layers && child && child_params, LM_EINVAL,
+             "layer removal: NULL argument");
+    built p = {0}, c = {0};
+    int rc = removed(&p, &c, parent, parent_params, first, count, child_layers, cap, child,
+                     child_params, child_cap);
+    built_fini(&p);
+    built_fini(&c);
+    if (rc < 0) return lm_error_trace(__FILE__, __LINE__, __func__, rc);
+    return LM_OK;
 }

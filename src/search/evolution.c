@@ -158,7 +158,8 @@ static int evolution_create(const lm_search_params *p, lm_searcher **out) {
     int rc = !s->lamarck ? LM_OK
              : lm__lamarck_init(&s->inherit, "evolution", p->space,
                                 (int)lm_options_get(o, evolution_options, "inherit_epochs"),
-                                p->epochs, lm_options_get(o, evolution_options, "inherit_noise"));
+                                p->epochs, lm_options_get(o, evolution_options, "inherit_noise"),
+                                lm_options_get(o, evolution_options, "inherit_shrink") != 0);
     if (rc == LM_OK) rc = reserve(s, s->P + 1);
     if (rc < 0) {
         evolution_destroy(&s->base);

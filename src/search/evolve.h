@@ -196,19 +196,23 @@ extern const char *const lm__inheritance_labels[];  /* "none", "lamarckian", NUL
     {"inherit_epochs", LM_OPT_INT, 0, 0, 1e6, NULL,                                          \
      "lamarckian: epochs an inheriting child trains; 0: a third of training.epochs (>= 1)"}, \
     {"inherit_noise", LM_OPT_REAL, 0.01, 0, 1, NULL,                                         \
-     "lamarckian: noise on widened units, relative to the layer's weight deviation"}
+     "lamarckian: noise on widened units, relative to the layer's weight deviation"},        \
+    {"inherit_shrink", LM_OPT_BOOL, 0, 0, 1, NULL,                                           \
+     "lamarckian: also the approximate morphs that shrink a network (fewer units, a layer "  \
+     "removed)"}
 
 typedef struct lm__lamarck {
     const lm_arch_space *as; /* the chain or mlp space the morphs apply to (borrowed) */
     int first, n_arch;       /* the architecture genes of a point */
     int epochs;              /* an inheriting child trains this many */
     double noise;            /* on widened units (lm_morph.noise) */
+    int shrink;              /* NARROWER and REMOVE morphs too */
 } lm__lamarck;
 
 /* Inheritance over the architecture of sp for the named searcher: LM_ECONFIG unless sp
  * is a chain or mlp space. inherit_epochs 0: a third of epochs, at least 1. */
 int lm__lamarck_init(lm__lamarck *L, const char *searcher, const lm_space *sp, int inherit_epochs,
-                     int epochs, double noise);
+                     int epochs, double noise, int shrink);
 
 /* Whether trial id can be a parent: its state kept (PAUSED), a morph that applies. */
 int lm__lamarck_can_parent(const lm__lamarck *L, const lm_trials *t, int id);

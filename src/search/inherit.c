@@ -8,9 +8,12 @@
  * them on the training data). It is an LM_JOB_CLONE of the parent carrying the morph:
  * the worker transforms the parent's kept weights and trains the child for fewer
  * epochs. Multi-objective, this is LEMONADE's (Elsken, Metzen and Hutter 2019) network
- * morphism under NSGA-II's selection.
- * Other named mutations (kernel, type, skips, removing a layer) and crossover do not
- * preserve the function; the searchers breed such children from scratch. So that
+ * morphism under NSGA-II's selection. With inherit_shrink a child may also be one of
+ * LEMONADE's approximate morphs, which make a network smaller and start the child near
+ * the parent's function: a layer narrowed to a smaller allowed width, keeping its units of largest
+ * L1 norm (Li et al. 2017), or a layer removed whose output has its input's channels.
+ * Other named mutations (kernel, type, skips) and crossover do not start near the
+ * parent's function; the searchers breed such children from scratch. So that
  * parents can be copied, every trial is answered PAUSE at its last epoch (its worker
  * keeps its state, trial status PAUSED) and is marked DONE, its state dropped, when it
  * leaves the population, does not join it, or the search ends. */
@@ -24,7 +27,7 @@
 const char *const lm__inheritance_labels[] = {"none", "lamarckian", NULL};
 
 int lm__lamarck_init(lm__lamarck *L, const char *searcher, const lm_space *sp, int inherit_epochs,
-                     int epochs, double noise) {
+                     int epochs, double noise, int shrink) {
     memset(L, 0, sizeof *L);
     L->as = lm_space_arch(sp, &L->first, &L->n_arch);
     LM_CHECK(L->as && (L->as->family == LM_ARCH_MLP || L->as->family == LM_ARCH_CHAIN),
@@ -36,6 +39,7 @@ int lm__lamarck_init(lm__lamarck *L, const char *searcher, const lm_space *sp, i
              : L->as->family == LM_ARCH_GCNN ? "gcnn" : "of an unknown family");
     L->epochs = inherit_epochs > 0 ? inherit_epochs : epochs / 3 > 1 ? epochs / 3 : 1;
     L->noise = noise;
+    L->shrink = shrink;
     return LM_OK;
 }
 
@@ -84,15 +88,56 @@ static int deepen_ok(const lm_arch_space *as, const lm_arch_chain *ch, int i) {
     return 1;
 }
 
-/* The morphs that apply to chain ch, as 2 * layer (wider) or 2 * layer + 1 (deeper)
- * into cand (2 * LM_ARCH_CHAIN_MAX_DEPTH); returns their number. */
-static int morph_candidates(const lm_arch_space *as, const lm_arch_chain *ch, int *cand) {
+static int has_width(lm_arch_layer_type ty) {
+    return ty == LM_ARCH_LAYER_CONV || ty == LM_ARCH_LAYER_SEP_CONV ||
+           ty == LM_ARCH_LAYER_DIL_CONV || ty == LM_ARCH_LAYER_DENSE;
+}
+
+/* Whether layer i can go with every other layer's weights kept (lm_net_remove_layers).
+ * It computes something (not an identity); depth stays in range and, with stages, every
+ * later layer in its stage (boundary b moves to b - 1 when after layer i); no skips at
+ * or after it (sums of sources that move), and with concatenating skips none at all (the
+ * channels it meets are then a sum); its output has its input's channels (c_in, 0 when
+ * unknown) and, when a dense layer follows (it flattens), its input's spatial size. */
+static int remove_ok(const lm_arch_space *as, const lm_arch_chain *ch, int i, int c_in) {
+    const lm_arch_layer *l = &ch->layer[i];
+    if (l->type == LM_ARCH_LAYER_IDENTITY || ch->depth - 1 < as->min_depth) return 0;
+    if (as->family == LM_ARCH_CHAIN)
+        for (int st = 1; st < as->stages; st++) {
+            int b = st * ch->depth / as->stages, b1 = st * (ch->depth - 1) / as->stages;
+            if (b1 != b - (b > i)) return 0;
+        }
+    for (int j = 0; j < ch->depth; j++)
+        if (ch->layer[j].skip && (j >= i || as->skips == LM_ARCH_SKIP_CONCAT)) return 0;
+    if (l->type == LM_ARCH_LAYER_DENSE)
+        return i > 0 && ch->layer[i - 1].type == LM_ARCH_LAYER_DENSE && c_in == l->width;
+    if (has_width(l->type) && c_in != l->width) return 0;
+    if (l->stride != 1)
+        for (int j = i + 1; j < ch->depth; j++)
+            if (ch->layer[j].type == LM_ARCH_LAYER_DENSE) return 0;
+    return 1;
+}
+
+enum { WIDER, DEEPER, NARROWER, REMOVE, N_MORPHS };
+
+/* The morphs that apply to chain ch; returns their number.
+ * Each goes into cand (N_MORPHS * LM_ARCH_CHAIN_MAX_DEPTH) as N_MORPHS * layer + kind. */
+static int morph_candidates(const lm__lamarck *L, const lm_arch_chain *ch, int *cand) {
+    const lm_arch_space *as = L->as;
     int n_cand = 0;
+    /* Channels entering layer 0: the stem's, or unknown (an MLP's flattened input). */
+    int c = as->family == LM_ARCH_CHAIN && as->stem_filters > 0 ? as->stem_filters : 0;
     for (int i = 0; i < ch->depth; i++) {
-        int larger = 0;
-        for (int k = 0; k < as->n_widths; k++) larger += as->widths[k] > ch->layer[i].width;
-        if (larger && widen_ok(ch, i)) cand[n_cand++] = 2 * i;
-        if (deepen_ok(as, ch, i)) cand[n_cand++] = 2 * i + 1;
+        int larger = 0, smaller = 0;
+        for (int k = 0; k < as->n_widths; k++) {
+            larger += as->widths[k] > ch->layer[i].width;
+            smaller += as->widths[k] < ch->layer[i].width;
+        }
+        if (larger && widen_ok(ch, i)) cand[n_cand++] = N_MORPHS * i + WIDER;
+        if (deepen_ok(as, ch, i)) cand[n_cand++] = N_MORPHS * i + DEEPER;
+        if (L->shrink && smaller && widen_ok(ch, i)) cand[n_cand++] = N_MORPHS * i + NARROWER;
+        if (L->shrink && remove_ok(as, ch, i, c)) cand[n_cand++] = N_MORPHS * i + REMOVE;
+        if (has_width(ch->layer[i].type)) c = ch->layer[i].width;
     }
     return n_cand;
 }
@@ -105,12 +150,12 @@ int lm__lamarck_can_parent(const lm__lamarck *L, const lm_trials *t, int id) {
         g[i] = isfinite(v) ? (int32_t)v : -1;
     }
     lm_arch_chain ch;
-    int cand[2 * LM_ARCH_CHAIN_MAX_DEPTH];
+    int cand[N_MORPHS * LM_ARCH_CHAIN_MAX_DEPTH];
     if (lm_arch_chain_parse(L->as, g, (size_t)L->n_arch, &ch) < 0) {
         lm_error_clear();
         return 0;
     }
-    return morph_candidates(L->as, &ch, cand) > 0;
+    return morph_candidates(L, &ch, cand) > 0;
 }
 
 int lm__lamarck_propose(const lm__lamarck *L, lm_rng *rng, double *x, lm_morph *m,
@@ -125,23 +170,23 @@ int lm__lamarck_propose(const lm__lamarck *L, lm_rng *rng, double *x, lm_morph *
         lm_error_clear();
         return 0;
     }
-    int cand[2 * LM_ARCH_CHAIN_MAX_DEPTH];
-    int n_cand = morph_candidates(as, &ch, cand);
+    int cand[N_MORPHS * LM_ARCH_CHAIN_MAX_DEPTH];
+    int n_cand = morph_candidates(L, &ch, cand);
     if (n_cand == 0) return 0;
-    int c = cand[lm_rng_below(rng, (uint64_t)n_cand)], layer = c / 2;
+    int c = cand[lm_rng_below(rng, (uint64_t)n_cand)], layer = c / N_MORPHS, kind = c % N_MORPHS;
     lm_arch_chain child = ch;
     memset(m, 0, sizeof *m);
     m->layer = layer;
-    if (c % 2 == 0) {
-        int w[LM_ARCH_MAX_WIDTHS], nw = 0;
+    if (kind == WIDER || kind == NARROWER) {
+        int w[LM_ARCH_MAX_WIDTHS], nw = 0, from = ch.layer[layer].width;
         for (int k = 0; k < as->n_widths; k++)
-            if (as->widths[k] > ch.layer[layer].width) w[nw++] = as->widths[k];
-        m->kind = LM_MORPH_WIDER;
-        m->from_width = ch.layer[layer].width;
+            if (kind == WIDER ? as->widths[k] > from : as->widths[k] < from) w[nw++] = as->widths[k];
+        m->kind = kind == WIDER ? LM_MORPH_WIDER : LM_MORPH_NARROWER;
+        m->from_width = from;
         m->to_width = w[lm_rng_below(rng, (uint64_t)nw)];
-        m->noise = L->noise;
+        m->noise = kind == WIDER ? L->noise : 0;
         child.layer[layer].width = m->to_width;
-    } else {
+    } else if (kind == DEEPER) {
         m->kind = LM_MORPH_DEEPER;
         /* Sources past the layer's output move up by one: readers of that output (there
          * are none, deepen_ok) would read the identity instead. */
@@ -155,6 +200,16 @@ int lm__lamarck_propose(const lm__lamarck *L, lm_rng *rng, double *x, lm_morph *
         child.layer[layer + 1].skip = 0;
         child.layer[layer + 1].stride = 1;
         child.depth++;
+    } else {
+        const lm_arch_layer *r = &ch.layer[layer];
+        m->kind = LM_MORPH_REMOVE;
+        m->type = (int)r->type;
+        m->kernel = r->kernel;
+        m->from_width = r->width;
+        m->stride = r->stride;
+        /* No layer from here on has skips (remove_ok). */
+        for (int j = layer; j + 1 < ch.depth; j++) child.layer[j] = ch.layer[j + 1];
+        child.depth--;
     }
     if (lm_arch_chain_encode(as, &child, gc, (size_t)n) < 0) {
         lm_error_clear();
@@ -189,13 +244,16 @@ int lm__lamarck_issue(const lm__lamarck *L, const lm__genome *g, lm_trials *t, c
     tr->mutated = mutated;
     tr->generation = t->v[parent].generation + 1;
     tr->morph = *m;
-    if (m->kind == LM_MORPH_WIDER)
-        snprintf(tr->reason, sizeof tr->reason,
-                 "inherited from trial %d: Net2Wider layer %d from %d to %d", parent, m->layer,
+    if (m->kind == LM_MORPH_WIDER || m->kind == LM_MORPH_NARROWER)
+        snprintf(tr->reason, sizeof tr->reason, "inherited from trial %d: Net2%s layer %d from %d to %d",
+                 parent, m->kind == LM_MORPH_WIDER ? "Wider" : "Narrower", m->layer,
                  m->from_width, m->to_width);
-    else
+    else if (m->kind == LM_MORPH_DEEPER)
         snprintf(tr->reason, sizeof tr->reason,
                  "inherited from trial %d: Net2Deeper after layer %d", parent, m->layer);
+    else
+        snprintf(tr->reason, sizeof tr->reason,
+                 "inherited from trial %d: layer %d removed", parent, m->layer);
     *out = (lm_job){LM_JOB_CLONE, id, L->epochs, parent};
     return LM_OK;
 }

@@ -36,9 +36,10 @@
  * a child is, with probability inherit_prob, one Net2Net morph of a member whose state
  * is kept, chosen by a crowded tournament among such members, and starts from its
  * trained weights (inherit.c); otherwise it is bred as above and trains from scratch.
- * The morphs only grow networks, so the usual operators are what reach smaller ones;
- * LEMONADE (Elsken, Metzen and Hutter 2019) pairs the same network morphisms with
- * shrinking operators. Members keep their states while in the population.
+ * The Net2Net morphs only grow networks; with inherit_shrink, LEMONADE's (Elsken,
+ * Metzen and Hutter 2019) approximate morphs that shrink one (a narrower layer, a layer
+ * removed) are drawn too, so inheriting children reach the small end of the front as
+ * well. Members keep their states while in the population.
  *
  * Randomness: sampled points from (seed, trial id, LM_STREAM_SAMPLE) as in random
  * search, every other draw from the searcher's stream (seed, 0, LM_STREAM_SEARCH),
@@ -325,7 +326,8 @@ static int nsga2_create(const lm_search_params *p, lm_searcher **out) {
         LM_CALL_GOTO(rc, lm__lamarck_init(&s->inherit, "nsga2", p->space,
                                           (int)lm_options_get(o, nsga2_options, "inherit_epochs"),
                                           p->epochs,
-                                          lm_options_get(o, nsga2_options, "inherit_noise")),
+                                          lm_options_get(o, nsga2_options, "inherit_noise"),
+                                          lm_options_get(o, nsga2_options, "inherit_shrink") != 0),
                      fail);
     }
     lm_rng_init(&s->rng, p->seed, 0, LM_STREAM_SEARCH);

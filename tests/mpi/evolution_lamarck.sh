@@ -4,7 +4,8 @@
 # morph (trials/reason says which), so its first-epoch validation accuracy is at least
 # its parent's final one (within 0.05), while the first population, trained from
 # scratch with the same settings, starts far lower; every trial ends done (the kept
-# states of the population are released at the end).
+# states of the population are released at the end). Last, NSGA-II with the morphs that
+# shrink a network.
 source "$(dirname "$0")/lib/common.bash"
 sed -e "s|output: runs/evolution_lamarck|output: $work/run|" \
     "$LAMARCK_SOURCE_DIR/inputs/evolution_lamarck.yaml" > evo.yaml
@@ -146,4 +147,45 @@ assert len(f["pareto/trial"][()]) >= 1
 PYEOF
 "$PY" moo.py moo/results.h5 > moo.txt 2>&1 || { cat moo.txt; fail "nsga2 inheritance"; }
 cat moo.txt
+
+# NSGA-II with the shrinking morphs too (inherit_shrink): narrower layers (keeping the
+# filters of largest L1 norm) and removed layers (conv, separable conv or pooling whose
+# output has its input's channels), built from the parent's weights on the worker and
+# trained on from there; every trial ends done (none fails to inherit), every shrinking
+# child has fewer parameters (or, a pooling removed, as many) than its parent and starts
+# far above the first population's first epochs.
+cat > shrink.yaml <<YAML
+experiment: {name: ls, seed: 2, output: $work/shrink, progress_interval: 60}
+data: {dataset: digits, validation_fraction: 0.2}
+training: {epochs: 6, batch_size: 64, lr: 0.01, momentum: 0.5}
+model:
+  space: chain
+  architecture: {min_depth: 2, max_depth: 6, types: [conv, sep_conv, max_pool], kernels: [3], widths: [8, 16, 32], strides: [1, 2], skips: none, stages: 2, stem_filters: 8}
+search: {algorithm: nsga2, mode: steady, trials: 24, population: 4, objective1: val_accuracy, objective2: params, inheritance: lamarckian, inherit_epochs: 2, inherit_prob: 1, inherit_shrink: true}
+YAML
+run_mpi 4 run shrink.yaml 2> shrink_log.txt || { tail -20 shrink_log.txt; fail "shrinking run"; }
+cat > shrink.py <<'PYEOF'
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+dec = lambda v: [x.decode() if isinstance(x, bytes) else x for x in v]
+reason, par, params = dec(f["trials/reason"][()]), f["trials/parent0"][()], f["trials/params"][()]
+assert set(dec(f["trials/status"][()])) == {"done"}, reason
+ct, ce, cv = (f["curves/" + k][()] for k in ("trial", "epoch", "val_accuracy"))
+first = lambda t: float(cv[(ct == t) & (ce == 1)][0])
+final = lambda t: float(cv[ct == t][np.argmax(ce[ct == t])])
+scratch = np.mean([first(t) for t in range(4)])
+shrunk = [t for t, r in enumerate(reason) if "Narrower" in r or "removed" in r]
+for t in shrunk:
+    p = int(par[t])
+    print(f"trial {t} <- {p}: {reason[t]}; params {params[p]} -> {params[t]}, parent's final "
+          f"{final(p):.4f}, child's epoch 1 {first(t):.4f}")
+    assert params[t] < params[p] or ("removed" in reason[t] and params[t] == params[p]), t
+narrow = sum("Narrower" in reason[t] for t in shrunk)
+print(f"{narrow} narrower, {len(shrunk) - narrow} with a layer removed; first population's "
+      f"epoch 1: mean {scratch:.4f}, shrinking children's: {np.mean([first(t) for t in shrunk]):.4f}")
+assert narrow >= 2 and len(shrunk) - narrow >= 2, reason
+assert np.mean([first(t) for t in shrunk]) > scratch + 0.2
+PYEOF
+"$PY" shrink.py shrink/results.h5 > shrink.txt 2>&1 || { cat shrink.txt; fail "shrinking morphs"; }
+cat shrink.txt
 pass "evolution_lamarck"

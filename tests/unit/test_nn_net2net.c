@@ -372,6 +372,203 @@ static void test_skip_and_chain(void **state) {
     lm_trainer_destroy(&t);
 }
 
+#define REFUSED_AT(call, text)                                                              \
+    do {                                                                                    \
+        assert_int_equal(call, LM_EINVAL);                                                  \
+        if (!strstr(lm_error_message(), text))                                              \
+            fail_msg("expected '%s' in: %s", text, lm_error_message());                     \
+        lm_error_clear();                                                                   \
+    } while (0)
+
+/* A parent trained `epochs` epochs, with a copy of its weights.
+ * cw has room for a child of mult times as many floats. */
+typedef struct parent {
+    lm_trainer *t;
+    float *w, *cw;
+    size_t n;
+} parent;
+
+static parent parent_of(const fixture *fx, const lm_net_desc *d, int epochs, size_t mult) {
+    parent p = {trained(fx, d, epochs, NULL), NULL, NULL, 0};
+    const float *w;
+    lm_trainer_weights(p.t, &w, &p.n);
+    p.w = malloc(p.n * sizeof *p.w);
+    p.cw = malloc(mult * p.n * sizeof *p.cw);
+    assert_true(p.w && p.cw);
+    memcpy(p.w, w, p.n * sizeof *p.w);
+    return p;
+}
+
+static void parent_fini(parent *p) {
+    lm_trainer_destroy(&p->t);
+    free(p->w);
+    free(p->cw);
+}
+
+/* Net2Narrower keeps the units of largest L1 norm.
+ * It is exact when the dropped ones are dead (MLP: units 5 and 20 of layer 0, whose incoming weights are made tiny and biases -10);
+ * otherwise near the parent's function, and training goes on from there (CNN: conv 4
+ * from 16 filters to 8, the parent's 8 of largest norm in their order, with their
+ * normalization, ending an epoch below a network of the child's shape trained from
+ * scratch for the same epoch). */
+static void test_narrower(void **state) {
+    fixture *fx = *state;
+    lm_net_desc d = {MLP, 3, 1, 8, 8, 10};
+    parent m = parent_of(fx, &d, 1, 1);
+    float *w = m.w, *cw = m.cw;
+    /* dense 0: 64 x 32 weights (in x out), then its 32 biases */
+    for (int u = 5; u <= 20; u += 15) {
+        for (int i = 0; i < 64; i++) w[i * 32 + u] *= 1e-3f;
+        w[2048 + u] = -10;
+    }
+    lm_trainer *p = with_weights(fx, &d, w, m.n);
+    lm_layer_desc CL[CAP];
+    lm_net_desc cd;
+    assert_int_equal(lm_net2narrower(&d, w, 0, 30, CL, CAP, &cd, cw, m.n), LM_OK);
+    size_t cn = lm_net_param_count(&cd);
+    assert_int_equal(cn, m.n - 2 * (64 + 1) - 2 * 24);
+    assert_int_equal(cd.layers[0].out_channels, 30);
+    for (int j = 0; j < 30; j++) {
+        int u = j < 5 ? j : j < 19 ? j + 1 : j + 2;
+        for (int i = 0; i < 64; i++) assert_true(cw[i * 30 + j] == w[i * 32 + u]);
+    }
+    lm_trainer *c = with_weights(fx, &cd, cw, cn);
+    double exact = logit_diff(fx, p, c);
+    lm_trainer_destroy(&c);
+    lm_trainer_destroy(&p);
+    parent_fini(&m);
+
+    lm_net_desc dc = {CNN, 8, 1, 8, 8, 10};
+    parent q = parent_of(fx, &dc, 1, 1);
+    w = q.w, cw = q.cw;
+    assert_int_equal(lm_net2narrower(&dc, w, 4, 8, CL, CAP, &cd, cw, q.n), LM_OK);
+    cn = lm_net_param_count(&cd);
+    /* conv 4's 16 filters of 8 x 3 x 3 start at 96 (after conv 0's 80 and BN 1's 16) */
+    double norm[16];
+    for (int f = 0; f < 16; f++) {
+        norm[f] = 0;
+        for (int i = 0; i < 72; i++) norm[f] += fabs(w[96 + f * 72 + i]);
+    }
+    int kept = 0;
+    for (int f = 0; f < 16; f++) {
+        int above = 0;
+        for (int g = 0; g < 16; g++) above += norm[g] > norm[f];
+        if (above >= 8) continue;
+        /* the child's filter `kept`, its bias and its normalization's scale and shift */
+        assert_memory_equal(cw + 96 + kept * 72, w + 96 + f * 72, 72 * sizeof *w);
+        assert_true(cw[96 + 576 + kept] == w[96 + 1152 + f]);
+        assert_true(cw[680 + kept] == w[1264 + f] && cw[688 + kept] == w[1280 + f]);
+        kept++;
+    }
+    assert_int_equal(kept, 8);
+    c = with_weights(fx, &cd, cw, cn);
+    double approx = logit_diff(fx, q.t, c);
+    lm_epoch_stats sc, ss;
+    assert_int_equal(lm_trainer_epoch(c, &sc), LM_OK);
+    lm_trainer *scratch = trained(fx, &cd, 1, NULL);
+    assert_int_equal(lm_trainer_evaluate(scratch, &fx->val, &ss.val_loss, &ss.val_accuracy), LM_OK);
+    print_message("narrower: relative logit differences %.2g (dead units), %.2g (CNN); after an "
+                  "epoch the narrowed CNN's validation loss is %.3f, from scratch %.3f\n",
+                  exact, approx, sc.val_loss, ss.val_loss);
+    assert_true(exact <= 1e-6);
+    assert_true(approx > 1e-3);
+    assert_false(sc.diverged);
+    assert_true(sc.val_loss < ss.val_loss);
+    REFUSED_AT(lm_net2narrower(&dc, w, 4, 16, CL, CAP, &cd, cw, q.n), "must be 1 to 15, got 16");
+    lm_trainer_destroy(&scratch);
+    lm_trainer_destroy(&c);
+    parent_fini(&q);
+}
+
+/* Removing the layers a Net2Deeper inserted gives back the parent exactly.
+ * Description and weights come back, statistics included; a conv + BN + ReLU block of 8 channels over 8
+ * goes with the rest kept, and the child trains; blocks that change a kept layer's
+ * shape, the last layer and blocks read from outside are refused. */
+static void test_remove_layers(void **state) {
+    fixture *fx = *state;
+    lm_layer_desc CL[CAP], CL2[CAP];
+    lm_net_desc cd, back;
+    const lm_net_desc nets[2] = {{MLP, 3, 1, 8, 8, 10}, {CNN, 8, 1, 8, 8, 10}};
+    for (int k = 0; k < 2; k++) {
+        const lm_net_desc *d = &nets[k];
+        parent m = parent_of(fx, d, 1, 2);
+        size_t cap = 2 * m.n;
+        float *bw = malloc(cap * sizeof *bw);
+        assert_non_null(bw);
+        int first, count;
+        if (k == 0) {
+            assert_int_equal(lm_net2deeper(d, m.w, 0, 1, CL, CAP, &cd, m.cw, cap), LM_OK);
+            first = 1, count = 1;
+        } else {
+            float mean[8], var[8];
+            assert_int_equal(lm_trainer_activation_stats(m.t, d, 2, 512, mean, var), LM_OK);
+            assert_int_equal(lm_net2deeper_bn(d, m.w, 0, 3, mean, var, CL, CAP, &cd, m.cw, cap),
+                             LM_OK);
+            first = 3, count = 3;
+        }
+        assert_int_equal(lm_net_remove_layers(&cd, m.cw, first, count, CL2, CAP, &back, bw, cap),
+                         LM_OK);
+        assert_int_equal(back.n_layers, d->n_layers);
+        for (int i = 0; i < d->n_layers; i++) {
+            assert_int_equal(back.layers[i].op, d->layers[i].op);
+            assert_int_equal(back.layers[i].out_channels, d->layers[i].out_channels);
+        }
+        assert_int_equal(lm_net_param_count(&back), m.n);
+        assert_memory_equal(bw, m.w, m.n * sizeof *bw);
+        parent_fini(&m);
+        free(bw);
+    }
+
+    lm_layer_desc G[] = {
+        {.op = LM_OP_CONV, .out_channels = 8, .kernel = 3, .padding = -1},
+        {.op = LM_OP_BATCHNORM},
+        {.op = LM_OP_RELU},
+        {.op = LM_OP_CONV, .out_channels = 8, .kernel = 3, .stride = 2, .padding = -1},
+        {.op = LM_OP_BATCHNORM},
+        {.op = LM_OP_RELU},
+        {.op = LM_OP_GLOBAL_AVGPOOL},
+    };
+    lm_net_desc dg = {G, 7, 1, 8, 8, 10};
+    parent g = parent_of(fx, &dg, 1, 1);
+    assert_int_equal(lm_net_remove_layers(&dg, g.w, 3, 3, CL, CAP, &cd, g.cw, g.n), LM_OK);
+    size_t cn = lm_net_param_count(&cd);
+    /* conv 3 (8 x 72 + 8), its BN (16 + 16 statistics) are gone */
+    assert_int_equal(cn, g.n - 584 - 32);
+    assert_int_equal(cd.n_layers, 4);
+    assert_int_equal(cd.layers[3].op, LM_OP_GLOBAL_AVGPOOL);
+    assert_int_equal(cd.layers[3].n_inputs, 1);
+    assert_int_equal(cd.layers[3].inputs[0], 2);
+    /* conv 0 and BN 1 (96), the classifier (90): the parent's */
+    assert_memory_equal(g.cw, g.w, 96 * sizeof *g.w);
+    assert_memory_equal(g.cw + 96, g.w + 96 + 584 + 16, 90 * sizeof *g.w);
+    lm_trainer *c = with_weights(fx, &cd, g.cw, cn);
+    lm_epoch_stats s;
+    assert_int_equal(lm_trainer_epoch(c, &s), LM_OK);
+    assert_false(s.diverged);
+    lm_trainer_destroy(&c);
+    parent_fini(&g);
+
+    lm_net_desc d = {CNN, 8, 1, 8, 8, 10};
+    parent r = parent_of(fx, &d, 0, 2);
+    size_t cap = 2 * r.n;
+    /* conv 4 turns 8 channels into 16; the pooling halves what the dense layer flattens */
+    REFUSED_AT(lm_net_remove_layers(&d, r.w, 4, 3, CL, CAP, &cd, r.cw, cap), "changes the shape");
+    REFUSED_AT(lm_net_remove_layers(&d, r.w, 3, 1, CL, CAP, &cd, r.cw, cap), "changes the shape");
+    REFUSED_AT(lm_net_remove_layers(&d, r.w, 7, 1, CL, CAP, &cd, r.cw, cap), "the last layer stays");
+    REFUSED_AT(lm_net_remove_layers(&d, r.w, 2, 0, CL, CAP, &cd, r.cw, cap), "cannot go");
+    /* A sum reads both convs: without them both, it would read a removed one. */
+    lm_layer_desc S[] = {
+        {.op = LM_OP_CONV, .out_channels = 8, .kernel = 3, .padding = -1, .relu = 1},
+        {.op = LM_OP_CONV, .out_channels = 8, .kernel = 3, .padding = -1, .relu = 1},
+        {.op = LM_OP_ADD, .inputs = {0, 1}, .n_inputs = 2},
+        {.op = LM_OP_GLOBAL_AVGPOOL},
+    };
+    lm_net_desc ds = {S, 4, 1, 8, 8, 10};
+    REFUSED_AT(lm_net_remove_layers(&ds, r.w, 0, 2, CL, CAP, &cd, r.cw, cap),
+               "layer 2 reads layer 0 across the block 0 to 1");
+    parent_fini(&r);
+}
+
 static void test_refusals(void **state) {
     fixture *fx = *state;
     lm_net_desc d = {CNN, 8, 1, 8, 8, 10};
@@ -392,35 +589,27 @@ static void test_refusals(void **state) {
     assert_non_null(cw);
     lm_rng r;
     lm_rng_init(&r, 1, 2, 3);
-#define REFUSED(call, text)                                                                 \
-    do {                                                                                    \
-        assert_int_equal(call, LM_EINVAL);                                                  \
-        if (!strstr(lm_error_message(), text))                                              \
-            fail_msg("expected '%s' in: %s", text, lm_error_message());                     \
-        lm_error_clear();                                                                   \
-    } while (0)
-    REFUSED(lm_net2wider(&d, w, 1, 12, 0.0, &r, CL, CAP, &cd, cw, cap),
+    REFUSED_AT(lm_net2wider(&d, w, 1, 12, 0.0, &r, CL, CAP, &cd, cw, cap),
             "layer 1 is batchnorm; only conv and dense");
-    REFUSED(lm_net2wider(&d, w, 0, 8, 0.0, &r, CL, CAP, &cd, cw, cap), "must be 9 to 65536, got 8");
-    REFUSED(lm_net2wider(&d, w, 9, 12, 0.0, &r, CL, CAP, &cd, cw, cap), "layer 9 does not exist");
-    REFUSED(lm_net2wider(&d, w, 0, 12, -1.0, &r, CL, CAP, &cd, cw, cap), "noise");
-    REFUSED(lm_net2wider(&d, w, 0, 12, 0.0, &r, CL, 3, &cd, cw, cap), "capacity is 3");
-    REFUSED(lm_net2wider(&d, w, 0, 12, 0.0, &r, CL, CAP, &cd, cw, 100), "the buffer holds 100");
-    REFUSED(lm_net2deeper(&d, w, 0, 4, CL, CAP, &cd, cw, cap), "must be odd");
+    REFUSED_AT(lm_net2wider(&d, w, 0, 8, 0.0, &r, CL, CAP, &cd, cw, cap), "must be 9 to 65536, got 8");
+    REFUSED_AT(lm_net2wider(&d, w, 9, 12, 0.0, &r, CL, CAP, &cd, cw, cap), "layer 9 does not exist");
+    REFUSED_AT(lm_net2wider(&d, w, 0, 12, -1.0, &r, CL, CAP, &cd, cw, cap), "noise");
+    REFUSED_AT(lm_net2wider(&d, w, 0, 12, 0.0, &r, CL, 3, &cd, cw, cap), "capacity is 3");
+    REFUSED_AT(lm_net2wider(&d, w, 0, 12, 0.0, &r, CL, CAP, &cd, cw, 100), "the buffer holds 100");
+    REFUSED_AT(lm_net2deeper(&d, w, 0, 4, CL, CAP, &cd, cw, cap), "must be odd");
     float mean[8] = {0}, var[8] = {1, 1, 1, -1, 1, 1, 1, 1};
-    REFUSED(lm_net2deeper_bn(&d, w, 0, 3, mean, var, CL, CAP, &cd, cw, cap),
+    REFUSED_AT(lm_net2deeper_bn(&d, w, 0, 3, mean, var, CL, CAP, &cd, cw, cap),
             "channel 3's statistics are mean 0, variance -1");
-    REFUSED(lm_net2deeper_bn(&d, w, 0, 3, NULL, var, CL, CAP, &cd, cw, cap), "no statistics");
+    REFUSED_AT(lm_net2deeper_bn(&d, w, 0, 3, NULL, var, CL, CAP, &cd, cw, cap), "no statistics");
     /* The dense layer without its ReLU goes straight to the classifier. */
     lm_layer_desc L2[] = {{.op = LM_OP_DENSE, .out_channels = 16}};
     lm_net_desc d2 = {L2, 1, 1, 8, 8, 10};
-    REFUSED(lm_net2deeper(&d2, w, 0, 1, CL, CAP, &cd, cw, cap), "goes to the classifier");
+    REFUSED_AT(lm_net2deeper(&d2, w, 0, 1, CL, CAP, &cd, cw, cap), "goes to the classifier");
     /* A separable convolution consumer is grouped. */
     lm_layer_desc L3[] = {{.op = LM_OP_CONV, .out_channels = 4, .kernel = 3, .padding = -1},
                           {.op = LM_OP_SEPCONV, .out_channels = 4, .kernel = 3, .padding = -1}};
     lm_net_desc d3 = {L3, 2, 1, 8, 8, 10};
-    REFUSED(lm_net2wider(&d3, w, 0, 6, 0.0, &r, CL, CAP, &cd, cw, cap), "grouped");
-#undef REFUSED
+    REFUSED_AT(lm_net2wider(&d3, w, 0, 6, 0.0, &r, CL, CAP, &cd, cw, cap), "grouped");
     /* Weight vectors of the wrong length are refused, and nothing changes. */
     uint64_t before = lm_trainer_checksum(t);
     assert_int_equal(lm_trainer_set_weights(t, w, n - 1), LM_EINVAL);
@@ -438,6 +627,8 @@ int main(void) {
         cmocka_unit_test(test_deeper_bn),
         cmocka_unit_test(test_skip_and_chain),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_narrower),
+        cmocka_unit_test(test_remove_layers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -77,14 +77,43 @@ static void check_morph(const lm_space *sp, const lm_trial *parent, const lm_tri
     const lm_morph *m = &child->morph;
     assert_true(m->layer >= 0 && m->layer < a.depth);
     assert_true(child->hp[0] == parent->hp[0]); /* lr is the parent's */
-    if (m->kind == LM_MORPH_WIDER) {
+    const lm_arch_space *as = lm_space_arch(sp, NULL, NULL);
+    if (m->kind == LM_MORPH_WIDER || m->kind == LM_MORPH_NARROWER) {
         assert_int_equal(b.depth, a.depth);
         assert_int_equal(m->from_width, a.layer[m->layer].width);
         assert_int_equal(m->to_width, b.layer[m->layer].width);
-        assert_true(m->to_width > m->from_width);
-        assert_true(fabs(m->noise - 0.01) < 1e-12);
+        if (m->kind == LM_MORPH_WIDER) {
+            assert_true(m->to_width > m->from_width);
+            assert_true(fabs(m->noise - 0.01) < 1e-12);
+        } else {
+            assert_true(m->to_width < m->from_width);
+        }
         for (int i = 0; i < a.depth; i++)
             if (i != m->layer) assert_true(same_layer(&a.layer[i], &b.layer[i]));
+    } else if (m->kind == LM_MORPH_REMOVE) {
+        /* One layer less, the one the morph names.
+         * The others keep their order and stages; no skips from it on; its output had
+         * its input's channels (the stem's or the previous layer's with a width: only
+         * convs and dense layers here). */
+        assert_int_equal(b.depth, a.depth - 1);
+        assert_true(b.depth >= as->min_depth);
+        const lm_arch_layer *r = &a.layer[m->layer];
+        assert_int_equal(m->type, r->type);
+        assert_int_equal(m->from_width, r->width);
+        assert_int_equal(m->kernel, r->kernel);
+        assert_int_equal(m->stride, r->stride);
+        int c_in = m->layer > 0 ? a.layer[m->layer - 1].width
+                   : as->family == LM_ARCH_CHAIN ? as->stem_filters : -1;
+        assert_int_equal(r->width, c_in);
+        for (int i = 0; i < a.depth; i++) {
+            if (i >= m->layer) assert_int_equal(a.layer[i].skip, 0);
+            if (i == m->layer) continue;
+            int j = i < m->layer ? i : i - 1;
+            assert_true(same_layer(&a.layer[i], &b.layer[j]));
+            if (as->family == LM_ARCH_CHAIN)
+                assert_int_equal(stage_at(as->stages, a.depth, i),
+                                 stage_at(as->stages, b.depth, j));
+        }
     } else {
         assert_int_equal(m->kind, LM_MORPH_DEEPER);
         assert_int_equal(b.depth, a.depth + 1);
@@ -103,7 +132,6 @@ static void check_morph(const lm_space *sp, const lm_trial *parent, const lm_tri
             assert_true(same_layer(&a.layer[i], &b.layer[i + 1]));
         /* A template divides the depth among its stages: every layer keeps its stage,
          * and the new one is in its source's. */
-        const lm_arch_space *as = lm_space_arch(sp, NULL, NULL);
         if (as->family == LM_ARCH_CHAIN)
             for (int i = 0; i < a.depth; i++) {
                 int j = i <= m->layer ? i : i + 1;
@@ -126,7 +154,7 @@ static void population(const lm_trials *t, char *in_pop) {
 }
 
 typedef struct run_stats {
-    int clones, wider, deeper, released, fresh;
+    int clones, wider, deeper, narrower, removed, released, fresh;
 } run_stats;
 
 /* Runs the search to its end as a one-worker controller would, checking each job and
@@ -158,6 +186,8 @@ static void drive(lm_searcher *s, lm_trials *t, const lm_space *sp, int epochs, 
             assert_true(strncmp(tr->reason, "inherited from trial ", 21) == 0);
             st->wider += tr->morph.kind == LM_MORPH_WIDER;
             st->deeper += tr->morph.kind == LM_MORPH_DEEPER;
+            st->narrower += tr->morph.kind == LM_MORPH_NARROWER;
+            st->removed += tr->morph.kind == LM_MORPH_REMOVE;
             check_morph(sp, d, tr);
         } else {
             assert_int_equal(job.kind, LM_JOB_NEW);
@@ -347,7 +377,7 @@ static void test_lamarck_needs_chain_or_mlp(void **state) {
 /* NSGA-II, steady mode, over conv and dense chains: a share inherit_prob of the children
  * inherits (the rest are bred by the usual operators from scratch), every one checked by
  * drive; population 4, 60 trials. */
-static void nsga2_lamarck(double prob, run_stats *st) {
+static void nsga2_lamarck(double prob, int shrink, run_stats *st) {
     lm_space *sp = mlp_space(LM_ARCH_CHAIN);
     lm_search_params p = {.space = sp, .seed = 5, .max_trials = 60, .epochs = 3};
     set_opt_of("nsga2", &p, "population", 4, NULL);
@@ -355,6 +385,7 @@ static void nsga2_lamarck(double prob, run_stats *st) {
     set_opt_of("nsga2", &p, "snapshot_every", 1, NULL);
     set_opt_of("nsga2", &p, "inheritance", 0, "lamarckian");
     set_opt_of("nsga2", &p, "inherit_prob", prob, NULL);
+    set_opt_of("nsga2", &p, "inherit_shrink", 0, shrink ? "true" : "false");
     lm_searcher *s;
     assert_int_equal(lm_searcher_create("nsga2", &p, &s), LM_OK);
     lm_trials t;
@@ -364,8 +395,10 @@ static void nsga2_lamarck(double prob, run_stats *st) {
     assert_int_equal(st->clones + st->fresh, 56);
     assert_int_equal(st->released, 60);
     assert_false(repeated_child(&t));
-    print_message("inherit_prob %.2f: %d clones (%d wider, %d deeper), %d from scratch\n", prob,
-                  st->clones, st->wider, st->deeper, st->fresh);
+    print_message("inherit_prob %.2f%s: %d clones (%d wider, %d deeper, %d narrower, %d with a "
+                  "layer removed), %d from scratch\n",
+                  prob, shrink ? ", shrinking" : "", st->clones, st->wider, st->deeper,
+                  st->narrower, st->removed, st->fresh);
     lm_trials_fini(&t);
     lm_searcher_destroy(&s);
     lm_space_destroy(&sp);
@@ -376,13 +409,45 @@ static void test_nsga2_lamarck(void **state) {
     run_stats st;
     /* Binomial(56, 1/2) lies in 16..40 but for a chance of 4e-4; a member at its widest
      * and deepest sends a few more to scratch. */
-    nsga2_lamarck(0.5, &st);
+    nsga2_lamarck(0.5, 0, &st);
     assert_true(st.clones >= 16 && st.clones <= 40);
     assert_true(st.wider >= 1 && st.deeper >= 1);
-    nsga2_lamarck(1, &st);
+    assert_int_equal(st.narrower + st.removed, 0);
+    nsga2_lamarck(1, 0, &st);
     assert_true(st.clones >= 30);
-    nsga2_lamarck(0, &st);
+    assert_int_equal(st.narrower + st.removed, 0);
+    nsga2_lamarck(0, 0, &st);
     assert_int_equal(st.clones, 0);
+}
+
+/* With inherit_shrink the approximate morphs are drawn too.
+ * check_morph checks each child: a narrower layer, or a layer removed whose input had
+ * its width. */
+static void test_lamarck_shrink(void **state) {
+    (void)state;
+    run_stats st;
+    nsga2_lamarck(1, 1, &st);
+    assert_true(st.clones >= 30);
+    assert_true(st.narrower >= 3 && st.removed >= 3 && st.wider >= 3);
+    /* Evolution over MLPs: dense layers removed after one of the same width. */
+    lm_space *sp = mlp_space(LM_ARCH_MLP);
+    lm_search_params p = {.space = sp, .seed = 7, .max_trials = 40, .epochs = 3};
+    set_opt(&p, "population", 4, NULL);
+    set_opt(&p, "snapshot_every", 1, NULL);
+    set_opt(&p, "inheritance", 0, "lamarckian");
+    set_opt(&p, "inherit_shrink", 0, "true");
+    lm_searcher *s;
+    assert_int_equal(lm_searcher_create("evolution", &p, &s), LM_OK);
+    lm_trials t;
+    assert_int_equal(lm_trials_init(&t, lm_space_size(sp)), LM_OK);
+    drive(s, &t, sp, 3, 1, 4, &st);
+    print_message("evolution, shrinking: %d clones (%d wider, %d deeper, %d narrower, %d with a "
+                  "layer removed)\n",
+                  st.clones, st.wider, st.deeper, st.narrower, st.removed);
+    assert_true(st.narrower >= 3 && st.removed >= 1);
+    lm_trials_fini(&t);
+    lm_searcher_destroy(&s);
+    lm_space_destroy(&sp);
 }
 
 /* Inheritance keeps parents while they are members: NSGA-II's generational mode, which
@@ -410,6 +475,7 @@ static void test_nsga2_lamarck_needs_steady(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nsga2_lamarck),
+        cmocka_unit_test(test_lamarck_shrink),
         cmocka_unit_test(test_nsga2_lamarck_needs_steady),
         cmocka_unit_test(test_lamarck_mlp),
         cmocka_unit_test(test_lamarck_chain),
