@@ -190,13 +190,14 @@ static const lm_option_spec nsga2_options[] = {
     {"snapshot_every", LM_OPT_INT, 0, 0, 1e9, NULL,
      "steady mode: ended trials between population snapshots; 0: the population size"},
     LM__INHERIT_OPTIONS,
-    /* 0.2: on the chain benchmark (tests/bench/evolution_nas.sh, 200 models, population
-     * 40, 3 seeds) it raised the hypervolume over random search's from +0.008..0.012 to
-     * +0.017..0.022 and left none of random search's larger networks uncovered; morphs
-     * only grow networks, so the rest of the children keep the small end searched. */
+    /* 0.2 is the best share measured on the chain benchmark (tests/bench/evolution_nas.sh,
+     * 200 models, population 40, 3 seeds). It raised the hypervolume over random search's
+     * from +0.008..0.012 to +0.017..0.022 and left none of random search's larger networks
+     * uncovered; 0.5 with inherit_shrink left more of its small networks uncovered than
+     * 0.2: the children bred from scratch are what search the small end. */
     {"inherit_prob", LM_OPT_REAL, 0.2, 0, 1, NULL,
-     "lamarckian: probability that a child is a Net2Net morph of a member; otherwise it is "
-     "bred by the usual operators (which also shrink networks) and trains from scratch"},
+     "lamarckian: probability that a child is a morph of a member, starting from its "
+     "weights; otherwise it is bred by the usual operators and trains from scratch"},
     {0},
 };
 

@@ -26,7 +26,7 @@ SPACE=${SPACE:-mlp}
 ALGOS=${ALGOS:-"random evolution nsga2"}
 # NSGA2_OPTS="log_scale: false, ...": more of NSGA-II's options; "inheritance: lamarckian,
 # inherit_epochs: 2, inherit_prob: 0.2" makes a fifth of its children Net2Net morphs that
-# start from a member's weights.
+# start from a member's weights; ", inherit_shrink: true" adds the morphs that shrink one.
 # BATCH, SUBSET, EPOCHS: minibatch size, training samples, epochs per model.
 NSGA2_OPTS=${NSGA2_OPTS:+, $NSGA2_OPTS}
 if [ "$SPACE" = chain ]; then
