@@ -228,6 +228,7 @@ typedef enum {
     LM_ARCH_MUT_CHANGE_OP,     /* cell */
     LM_ARCH_MUT_CHANGE_INPUT,  /* cell */
     LM_ARCH_MUT_FLIP_EDGE,     /* gcnn */
+    LM_ARCH_MUT_CHANGE_STRIDE, /* chain (with several strides) */
     LM_ARCH_MUT_N
 } lm_arch_mutation;
 
@@ -362,6 +363,7 @@ int lm_arch_chain_add_layer(const lm_arch_space *as, lm_rng *rng, int32_t *g, si
 int lm_arch_chain_remove_layer(const lm_arch_space *as, lm_rng *rng, int32_t *g, size_t n);
 int lm_arch_chain_change_kernel(const lm_arch_space *as, lm_rng *rng, int32_t *g, size_t n);
 int lm_arch_chain_change_width(const lm_arch_space *as, lm_rng *rng, int32_t *g, size_t n);
+int lm_arch_chain_change_stride(const lm_arch_space *as, lm_rng *rng, int32_t *g, size_t n);
 int lm_arch_chain_add_skip(const lm_arch_space *as, lm_rng *rng, int32_t *g, size_t n);
 int lm_arch_chain_remove_skip(const lm_arch_space *as, lm_rng *rng, int32_t *g, size_t n);
 int lm_arch_chain_change_type(const lm_arch_space *as, lm_rng *rng, int32_t *g, size_t n);

@@ -414,18 +414,23 @@ int lm_arch_chain_remove_layer(const lm_arch_space *as, lm_rng *rng, int32_t *g,
     return lm_arch_chain_repair(as, g, n);
 }
 
-/* Changes gene `field` of a random active layer whose type uses it to another index
- * among n_values. */
+enum { GENE_KERNEL, GENE_WIDTH, GENE_STRIDE };
+
+/* Changes gene `which` of a random active layer whose type uses it to another of the
+ * space's values. */
 static int change_gene(const lm_arch_space *as, lm_rng *rng, int32_t *g, size_t n, int which) {
     view v;
     LM_CALL(mut_begin(as, rng, g, n, &v));
-    int field = which == 0 ? v.lo.kernel : v.lo.width;
-    int n_values = which == 0 ? as->n_kernels : as->n_widths;
+    int field = which == GENE_KERNEL ? v.lo.kernel : which == GENE_WIDTH ? v.lo.width : v.lo.stride;
+    int n_values = which == GENE_KERNEL ? as->n_kernels
+                   : which == GENE_WIDTH ? as->n_widths
+                                         : as->n_strides;
     if (field < 0 || n_values < 2) return LM_ARCH_NOT_APPLICABLE;
     int cand[LM_ARCH_CHAIN_MAX_DEPTH], nc = 0;
     for (int i = 0; i < v.depth; i++) {
         lm_arch_layer_type t = type_at(&v, g, i);
-        if (which == 0 ? uses_kernel(t) : uses_width(t)) cand[nc++] = i;
+        if (which == GENE_KERNEL ? uses_kernel(t) : which == GENE_WIDTH ? uses_width(t) : spatial(t))
+            cand[nc++] = i;
     }
     if (nc == 0) return LM_ARCH_NOT_APPLICABLE;
     int32_t *x = &g[at(&v, cand[lm_rng_below(rng, (uint64_t)nc)], field)];
@@ -435,11 +440,15 @@ static int change_gene(const lm_arch_space *as, lm_rng *rng, int32_t *g, size_t 
 }
 
 int lm_arch_chain_change_kernel(const lm_arch_space *as, lm_rng *rng, int32_t *g, size_t n) {
-    return change_gene(as, rng, g, n, 0);
+    return change_gene(as, rng, g, n, GENE_KERNEL);
 }
 
 int lm_arch_chain_change_width(const lm_arch_space *as, lm_rng *rng, int32_t *g, size_t n) {
-    return change_gene(as, rng, g, n, 1);
+    return change_gene(as, rng, g, n, GENE_WIDTH);
+}
+
+int lm_arch_chain_change_stride(const lm_arch_space *as, lm_rng *rng, int32_t *g, size_t n) {
+    return change_gene(as, rng, g, n, GENE_STRIDE);
 }
 
 static int popcount32(uint32_t x) {

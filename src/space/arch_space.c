@@ -167,6 +167,9 @@ static int family_has(const lm_arch_space *as, int op) {
         if ((op == LM_ARCH_MUT_ADD_SKIP || op == LM_ARCH_MUT_REMOVE_SKIP) &&
             as->skips == LM_ARCH_SKIP_NONE)
             return 0;
+        /* A space of one stride has nothing to change (and its draws stay as they were). */
+        if (op == LM_ARCH_MUT_CHANGE_STRIDE)
+            return as->family == LM_ARCH_CHAIN && as->n_strides > 1;
         return op <= LM_ARCH_MUT_CHANGE_TYPE;
     }
     return 0;
@@ -382,6 +385,8 @@ static int apply_op(const lm_arch_space *as, lm_rng *rng, int op, int32_t *g, si
         return lm_arch_chain_change_kernel(as, rng, g, n);
     case LM_ARCH_MUT_CHANGE_WIDTH:
         return lm_arch_chain_change_width(as, rng, g, n);
+    case LM_ARCH_MUT_CHANGE_STRIDE:
+        return lm_arch_chain_change_stride(as, rng, g, n);
     case LM_ARCH_MUT_ADD_SKIP:
         return lm_arch_chain_add_skip(as, rng, g, n);
     case LM_ARCH_MUT_REMOVE_SKIP:

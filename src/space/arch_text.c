@@ -18,7 +18,7 @@
 
 static const char *const MUT_NAME[LM_ARCH_MUT_N] = {
     "add_layer", "remove_layer", "change_kernel", "change_width", "add_skip",
-    "remove_skip", "change_type", "change_op", "change_input", "flip_edge"};
+    "remove_skip", "change_type", "change_op", "change_input", "flip_edge", "change_stride"};
 
 static const char *const FAMILY_NAME[4] = {"cell", "chain", "mlp", "gcnn"};
 static const char *const SKIP_NAME[3] = {"none", "add", "concat"};

@@ -96,17 +96,17 @@ typedef int (*chain_op)(const lm_arch_space *, lm_rng *, int32_t *, size_t);
 
 static void test_operators_valid(void **state) {
     (void)state;
-    static const chain_op ops[7] = {
+    static const chain_op ops[8] = {
         lm_arch_chain_add_layer,  lm_arch_chain_remove_layer, lm_arch_chain_change_kernel,
         lm_arch_chain_change_width, lm_arch_chain_add_skip,   lm_arch_chain_remove_skip,
-        lm_arch_chain_change_type};
+        lm_arch_chain_change_type, lm_arch_chain_change_stride};
     lm_rng rng;
     lm_rng_init(&rng, 12, 0, 0);
     for (int which = 0; which < 3; which++) {
         lm_arch_space as;
         make_space(which, &as);
         size_t n = lm_arch_genome_size(&as);
-        for (int k = 0; k < 7; k++) {
+        for (int k = 0; k < 8; k++) {
             int32_t g[GMAX], before[GMAX];
             int applied = 0, changed = 0;
             assert_int_equal(lm_arch_chain_random(&as, &rng, g, n), LM_OK);
@@ -127,7 +127,7 @@ static void test_operators_valid(void **state) {
                     fail_msg("space %d op %d: %s", which, k, lm_error_message());
                 if (t % 10 == 0) check_decodes(&as, g, n);
             }
-            int mlp_kernel = which == 2 && k == 2;
+            int mlp_kernel = which == 2 && (k == 2 || k == 7); /* an MLP has neither */
             if (mlp_kernel) {
                 assert_int_equal(applied, 0);
             } else {
@@ -136,6 +136,56 @@ static void test_operators_valid(void **state) {
             }
         }
     }
+}
+
+/* change_stride moves one stride gene of a spatial layer (a conv or pool) to another
+ * of the space's strides and nothing else; with one stride it does not apply. */
+static void test_change_stride(void **state) {
+    (void)state;
+    lm_arch_space as;
+    make_space(0, &as);
+    size_t n = lm_arch_genome_size(&as);
+    lm_rng rng;
+    lm_rng_init(&rng, 15, 0, 0);
+    int applied = 0;
+    for (int t = 0; t < 2000; t++) {
+        int32_t g[GMAX], before[GMAX];
+        assert_int_equal(lm_arch_chain_random(&as, &rng, g, n), LM_OK);
+        memcpy(before, g, sizeof before);
+        lm_arch_chain a, b;
+        assert_int_equal(lm_arch_chain_parse(&as, g, n, &a), LM_OK);
+        int rc = lm_arch_chain_change_stride(&as, &rng, g, n);
+        if (rc == LM_ARCH_NOT_APPLICABLE) {
+            /* only identities and dense layers */
+            for (int i = 0; i < a.depth; i++)
+                assert_true(a.layer[i].type == LM_ARCH_LAYER_IDENTITY ||
+                            a.layer[i].type == LM_ARCH_LAYER_DENSE);
+            continue;
+        }
+        assert_int_equal(rc, LM_OK);
+        applied++;
+        assert_int_equal(lm_arch_chain_parse(&as, g, n, &b), LM_OK);
+        assert_int_equal(b.depth, a.depth);
+        int moved = 0;
+        for (int i = 0; i < a.depth; i++) {
+            const lm_arch_layer *x = &a.layer[i], *y = &b.layer[i];
+            assert_true(x->type == y->type && x->kernel == y->kernel && x->width == y->width &&
+                        x->skip == y->skip);
+            if (x->stride != y->stride) {
+                moved++;
+                assert_true(x->type != LM_ARCH_LAYER_IDENTITY && x->type != LM_ARCH_LAYER_DENSE);
+            }
+        }
+        assert_int_equal(moved, 1);
+        int diff = 0;
+        for (size_t i = 0; i < n; i++) diff += before[i] != g[i];
+        assert_int_equal(diff, 1);
+    }
+    assert_true(applied > 1500);
+    as.n_strides = 1;
+    int32_t g[GMAX];
+    assert_int_equal(lm_arch_chain_random(&as, &rng, g, n), LM_OK);
+    assert_int_equal(lm_arch_chain_change_stride(&as, &rng, g, n), LM_ARCH_NOT_APPLICABLE);
 }
 
 static void test_add_remove_layer_semantics(void **state) {
@@ -421,6 +471,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_and_repair),
         cmocka_unit_test(test_operators_valid),
+        cmocka_unit_test(test_change_stride),
         cmocka_unit_test(test_add_remove_layer_semantics),
         cmocka_unit_test(test_crossover),
         cmocka_unit_test(test_round_trip),

@@ -158,7 +158,8 @@ static void test_variation_all_families(void **state) {
                                                   op != LM_ARCH_MUT_CHANGE_KERNEL &&
                                                   op != LM_ARCH_MUT_ADD_SKIP &&
                                                   op != LM_ARCH_MUT_REMOVE_SKIP
-                                             : op <= LM_ARCH_MUT_CHANGE_TYPE;
+                                             : op <= LM_ARCH_MUT_CHANGE_TYPE ||
+                                                   op == LM_ARCH_MUT_CHANGE_STRIDE;
             if (expect && count[op] < 300)
                 fail_msg("family %d: %s applied %d times", f, lm_arch_mutation_name(op), count[op]);
             if (!expect && count[op] != 0)
