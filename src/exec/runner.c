@@ -283,8 +283,10 @@ static int input_at(const lm_layer_desc *l, int i, int j) { return l->n_inputs ?
 static int or_one(int v) { return v ? v : 1; }
 
 /* Whether layer i of two descriptions computes the same thing from the same inputs
- * (defaults resolved: implicit inputs, stride, dilation, groups and kernel width). */
-static int same_layer(const lm_layer_desc *a, const lm_layer_desc *b, int i) {
+ * (defaults resolved: implicit inputs, stride, dilation, groups and kernel width).
+ * With any_pad, poolings may differ in padding: "same" padding depends on the input's
+ * size, which a removed strided layer changes without changing any weights. */
+static int same_layer(const lm_layer_desc *a, const lm_layer_desc *b, int i, int any_pad) {
     int na = a->n_inputs ? a->n_inputs : 1, nb = b->n_inputs ? b->n_inputs : 1;
     if (a->op != b->op || na != nb || a->relu != b->relu) return 0;
     for (int j = 0; j < na; j++)
@@ -298,7 +300,7 @@ static int same_layer(const lm_layer_desc *a, const lm_layer_desc *b, int i) {
                or_one(a->dilation) == or_one(b->dilation) && or_one(a->groups) == or_one(b->groups);
     case LM_OP_MAXPOOL:
     case LM_OP_AVGPOOL:
-        return a->kernel == b->kernel && a->padding == b->padding &&
+        return a->kernel == b->kernel && (any_pad || a->padding == b->padding) &&
                (a->stride ? a->stride : a->kernel) == (b->stride ? b->stride : b->kernel);
     case LM_OP_ZERO: return or_one(a->stride) == or_one(b->stride);
     case LM_OP_DROPOUT: return a->rate == b->rate;
@@ -309,10 +311,10 @@ static int same_layer(const lm_layer_desc *a, const lm_layer_desc *b, int i) {
 }
 
 /* The first layer where a and b differ (b's count when one is a prefix of the other). */
-static int first_difference(const lm_net_desc *a, const lm_net_desc *b) {
+static int first_difference(const lm_net_desc *a, const lm_net_desc *b, int any_pad) {
     int n = a->n_layers < b->n_layers ? a->n_layers : b->n_layers;
     for (int i = 0; i < n; i++)
-        if (!same_layer(&a->layers[i], &b->layers[i], i)) return i;
+        if (!same_layer(&a->layers[i], &b->layers[i], i, any_pad)) return i;
     return n;
 }
 
@@ -375,7 +377,7 @@ static int morphed_weights(lm_runner *r, const lm_config *c, const double *donor
         const float *dw;
         size_t dn;
         lm_trainer_weights(dt, &dw, &dn);
-        int k = first_difference(&dd, want);
+        int k = first_difference(&dd, want, 0);
         int width = k < want->n_layers ? want->layers[k].out_channels : 0;
         if (m->kind == LM_MORPH_WIDER) {
             lm_rng rng;
@@ -393,7 +395,7 @@ static int morphed_weights(lm_runner *r, const lm_config *c, const double *donor
         }
     }
     if (rc == LM_OK) {
-        int k = first_difference(&cd, want);
+        int k = first_difference(&cd, want, m->kind == LM_MORPH_REMOVE);
         if (cd.n_layers != want->n_layers || k < want->n_layers)
             rc = lm_error_set(__FILE__, __LINE__, __func__, LM_EINVAL,
                               "%s gives a network of %d layers that differs from the genome's "

@@ -43,23 +43,31 @@ int lm__lamarck_init(lm__lamarck *L, const char *searcher, const lm_space *sp, i
     return LM_OK;
 }
 
-/* Whether widening layer i keeps a single conv or dense consumer (or the classifier)
- * behind pass-through layers, as Net2WiderNet needs; the worker checks it for real. */
+/* Whether widening (or narrowing) layer i keeps a single conv or dense consumer (or
+ * the classifier) behind pass-through layers, as Net2WiderNet needs. Every source that
+ * carries layer i's units (its output, the pass-through layers' outputs up to the
+ * consumer) must be read by the next layer alone: a skip reading one, even from past
+ * the consumer, is a second reader. The worker checks it for real. */
 static int widen_ok(const lm_arch_chain *ch, int i) {
     lm_arch_layer_type ty = ch->layer[i].type;
     if (ty != LM_ARCH_LAYER_CONV && ty != LM_ARCH_LAYER_DIL_CONV && ty != LM_ARCH_LAYER_DENSE)
         return 0;
-    for (int j = i + 1; j < ch->depth; j++)
-        if (ch->layer[j].skip & ((uint32_t)1 << (i + 1))) return 0;
+    uint32_t carry = (uint32_t)1 << (i + 1);
+    int ok = 1;
     for (int j = i + 1; j < ch->depth; j++) {
         const lm_arch_layer *l = &ch->layer[j];
         if (l->skip) return 0;
         if (l->type == LM_ARCH_LAYER_IDENTITY || l->type == LM_ARCH_LAYER_MAX_POOL ||
-            l->type == LM_ARCH_LAYER_AVG_POOL)
+            l->type == LM_ARCH_LAYER_AVG_POOL) {
+            carry |= (uint32_t)1 << (j + 1);
             continue;
-        return l->type != LM_ARCH_LAYER_SEP_CONV;
+        }
+        ok = l->type != LM_ARCH_LAYER_SEP_CONV;
+        break;
     }
-    return 1;
+    for (int j = i + 1; j < ch->depth; j++)
+        if (ch->layer[j].skip & carry) return 0;
+    return ok;
 }
 
 /* Whether an identity layer can go after layer i: a dense layer, or a conv layer where

@@ -15,8 +15,13 @@ args = ap.parse_args()
 d, algos, seeds = args.dir, args.algos.split(), args.seeds
 def load(name):
     f = h5py.File(f"{args.baseline if args.baseline and name.startswith('random') else d}/{name}.h5", "r")
-    acc = np.nan_to_num(f["trials/best_val_accuracy"][()], nan=0.0)
-    return acc, f["trials/params"][()].astype(float), f["trials/test_accuracy"][()]
+    acc = f["trials/best_val_accuracy"][()]
+    par = f["trials/params"][()].astype(float)
+    # A failed trial (diverged, or its network never built) counts in the budget but has
+    # no point: accuracy 0 at the largest size, which no front keeps.
+    bad = ~np.isfinite(acc) | (par <= 0)
+    par[bad] = par[~bad].max()
+    return np.where(bad, 0.0, acc), par, f["trials/test_accuracy"][()]
 def front(err, par):
     pts = sorted(zip(par, err))
     out, best = [], np.inf

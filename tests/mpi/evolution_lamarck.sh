@@ -151,17 +151,19 @@ cat moo.txt
 # NSGA-II with the shrinking morphs too (inherit_shrink): narrower layers (keeping the
 # filters of largest L1 norm) and removed layers (conv, separable conv or pooling whose
 # output has its input's channels), built from the parent's weights on the worker and
-# trained on from there; every trial ends done (none fails to inherit), every shrinking
-# child has fewer parameters (or, a pooling removed, as many) than its parent and starts
-# far above the first population's first epochs.
+# trained on from there; every trial ends done (none fails to inherit: a strided layer
+# removed before a pooling changes that pooling's padding, not its weights; a layer whose
+# output a skip also reads is not narrowed), every shrinking child has fewer parameters
+# (or, a pooling removed, as many) than its parent and starts far above the first
+# population's first epochs.
 cat > shrink.yaml <<YAML
 experiment: {name: ls, seed: 2, output: $work/shrink, progress_interval: 60}
 data: {dataset: digits, validation_fraction: 0.2}
 training: {epochs: 6, batch_size: 64, lr: 0.01, momentum: 0.5}
 model:
   space: chain
-  architecture: {min_depth: 2, max_depth: 6, types: [conv, sep_conv, max_pool], kernels: [3], widths: [8, 16, 32], strides: [1, 2], skips: none, stages: 2, stem_filters: 8}
-search: {algorithm: nsga2, mode: steady, trials: 24, population: 4, objective1: val_accuracy, objective2: params, inheritance: lamarckian, inherit_epochs: 2, inherit_prob: 1, inherit_shrink: true}
+  architecture: {min_depth: 2, max_depth: 6, types: [conv, sep_conv, max_pool], kernels: [3], widths: [8, 16], strides: [1, 2], skips: add, stages: 2, stem_filters: 8}
+search: {algorithm: nsga2, mode: steady, trials: 30, population: 4, objective1: val_accuracy, objective2: params, inheritance: lamarckian, inherit_epochs: 2, inherit_prob: 1, inherit_shrink: true}
 YAML
 run_mpi 4 run shrink.yaml 2> shrink_log.txt || { tail -20 shrink_log.txt; fail "shrinking run"; }
 cat > shrink.py <<'PYEOF'
@@ -183,7 +185,7 @@ for t in shrunk:
 narrow = sum("Narrower" in reason[t] for t in shrunk)
 print(f"{narrow} narrower, {len(shrunk) - narrow} with a layer removed; first population's "
       f"epoch 1: mean {scratch:.4f}, shrinking children's: {np.mean([first(t) for t in shrunk]):.4f}")
-assert narrow >= 2 and len(shrunk) - narrow >= 2, reason
+assert narrow >= 1 and len(shrunk) - narrow >= 1 and len(shrunk) >= 4, reason
 assert np.mean([first(t) for t in shrunk]) > scratch + 0.2
 PYEOF
 "$PY" shrink.py shrink/results.h5 > shrink.txt 2>&1 || { cat shrink.txt; fail "shrinking morphs"; }

@@ -79,6 +79,18 @@ static void check_morph(const lm_space *sp, const lm_trial *parent, const lm_tri
     assert_true(child->hp[0] == parent->hp[0]); /* lr is the parent's */
     const lm_arch_space *as = lm_space_arch(sp, NULL, NULL);
     if (m->kind == LM_MORPH_WIDER || m->kind == LM_MORPH_NARROWER) {
+        /* The layer's units reach one reader: no skip reads its output or that of a
+         * pooling or identity between it and the next layer with weights. */
+        for (int j = m->layer; j < a.depth; j++) {
+            if (j > m->layer && a.layer[j].type != LM_ARCH_LAYER_MAX_POOL &&
+                a.layer[j].type != LM_ARCH_LAYER_AVG_POOL &&
+                a.layer[j].type != LM_ARCH_LAYER_IDENTITY)
+                break;
+            for (int k = 0; k < a.depth; k++)
+                if (a.layer[k].skip >> (j + 1) & 1u)
+                    fail_msg("layer %d's units reach layer %d's skip (source %d)", m->layer, k,
+                             j + 1);
+        }
         assert_int_equal(b.depth, a.depth);
         assert_int_equal(m->from_width, a.layer[m->layer].width);
         assert_int_equal(m->to_width, b.layer[m->layer].width);
@@ -128,8 +140,15 @@ static void check_morph(const lm_space *sp, const lm_trial *parent, const lm_tri
             assert_int_equal(id->stride, 1);
         }
         for (int i = 0; i <= m->layer; i++) assert_true(same_layer(&a.layer[i], &b.layer[i]));
-        for (int i = m->layer + 1; i < a.depth; i++)
-            assert_true(same_layer(&a.layer[i], &b.layer[i + 1]));
+        /* Later layers move up by one, and so do the sources their skips read past the
+         * deepened layer's output (source m->layer + 1, which no skip reads). */
+        uint32_t low = ((uint32_t)1 << (m->layer + 1)) - 1;
+        for (int i = m->layer + 1; i < a.depth; i++) {
+            lm_arch_layer moved = a.layer[i];
+            assert_false(moved.skip >> (m->layer + 1) & 1u);
+            moved.skip = (moved.skip & low) | ((moved.skip >> (m->layer + 1)) << (m->layer + 2));
+            assert_true(same_layer(&moved, &b.layer[i + 1]));
+        }
         /* A template divides the depth among its stages: every layer keeps its stage,
          * and the new one is in its source's. */
         if (as->family == LM_ARCH_CHAIN)
@@ -429,6 +448,40 @@ static void test_lamarck_shrink(void **state) {
     nsga2_lamarck(1, 1, &st);
     assert_true(st.clones >= 30);
     assert_true(st.narrower >= 3 && st.removed >= 3 && st.wider >= 3);
+    /* Convs, pools and add skips in 2 stages, strides 1 and 2: no morph widens or
+     * narrows a layer whose units a skip also reads. */
+    lm_space *cs;
+    assert_int_equal(lm_space_create(&cs), LM_OK);
+    assert_int_equal(lm_space_add_float(cs, "lr", 1e-3, 1e-1, 1), LM_OK);
+    lm_arch_space ca;
+    lm_arch_space_default(&ca, LM_ARCH_CHAIN);
+    ca.types = (1u << LM_ARCH_LAYER_CONV) | (1u << LM_ARCH_LAYER_MAX_POOL) |
+               (1u << LM_ARCH_LAYER_IDENTITY);
+    ca.skips = LM_ARCH_SKIP_ADD;
+    ca.stages = 2;
+    ca.max_depth = 8;
+    assert_int_equal(lm_space_add_arch(cs, &ca), LM_OK);
+    assert_int_equal(lm_space_arch_set_shape(cs, 1, 16, 16, 10), LM_OK);
+    lm_search_params q = {.space = cs, .seed = 9, .max_trials = 200, .epochs = 3};
+    set_opt_of("nsga2", &q, "population", 6, NULL);
+    set_opt_of("nsga2", &q, "mode", 0, "steady");
+    set_opt_of("nsga2", &q, "snapshot_every", 1, NULL);
+    set_opt_of("nsga2", &q, "inheritance", 0, "lamarckian");
+    set_opt_of("nsga2", &q, "inherit_prob", 1, NULL);
+    set_opt_of("nsga2", &q, "inherit_shrink", 0, "true");
+    lm_searcher *ns;
+    assert_int_equal(lm_searcher_create("nsga2", &q, &ns), LM_OK);
+    lm_trials ct;
+    assert_int_equal(lm_trials_init(&ct, lm_space_size(cs)), LM_OK);
+    drive(ns, &ct, cs, 3, 1, 6, &st);
+    print_message("skips and strides: %d clones (%d wider, %d deeper, %d narrower, %d with a "
+                  "layer removed)\n",
+                  st.clones, st.wider, st.deeper, st.narrower, st.removed);
+    assert_true(st.wider + st.narrower >= 10);
+    lm_trials_fini(&ct);
+    lm_searcher_destroy(&ns);
+    lm_space_destroy(&cs);
+
     /* Evolution over MLPs: dense layers removed after one of the same width. */
     lm_space *sp = mlp_space(LM_ARCH_MLP);
     lm_search_params p = {.space = sp, .seed = 7, .max_trials = 40, .epochs = 3};
