@@ -27,6 +27,9 @@ ALGOS=${ALGOS:-"random evolution nsga2"}
 # NSGA2_OPTS="log_scale: false, ...": more of NSGA-II's options; "inheritance: lamarckian,
 # inherit_epochs: 2, inherit_prob: 0.2" makes a fifth of its children Net2Net morphs that
 # start from a member's weights; ", inherit_shrink: true" adds the morphs that shrink one.
+# The front of docs/bench/nsga2_vs_random_chain_t400_seed1.png: SPACE=chain POP=40
+# ALGOS="random nsga2" NSGA2_OPTS="inheritance: lamarckian, inherit_epochs: 2,
+# inherit_shrink: true" bash tests/bench/evolution_nas.sh "1 2 3" 400
 # BATCH, SUBSET, EPOCHS: minibatch size, training samples, epochs per model.
 NSGA2_OPTS=${NSGA2_OPTS:+, $NSGA2_OPTS}
 if [ "$SPACE" = chain ]; then
