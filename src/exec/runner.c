@@ -386,8 +386,9 @@ static int morphed_weights(lm_runner *r, const lm_config *c, const double *donor
         } else if (m->kind == LM_MORPH_NARROWER) {
             rc = lm_net2narrower(&dd, dw, k, width, cl, lcap, &cd, cw, cap);
         } else if (m->kind == LM_MORPH_REMOVE) {
-            /* The donor's layers k .. k + count - 1 go: the removed layer's, or the
-             * next one's when both are equal (the same child either way). */
+            /* The donor's layers k .. k + count - 1 go.
+             * They are the removed layer's, or the next one's when both are equal (the
+             * same child either way). */
             rc = lm_net_remove_layers(&dd, dw, k, dd.n_layers - want->n_layers, cl, lcap, &cd,
                                       cw, cap);
         } else {

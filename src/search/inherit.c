@@ -43,11 +43,12 @@ int lm__lamarck_init(lm__lamarck *L, const char *searcher, const lm_space *sp, i
     return LM_OK;
 }
 
-/* Whether widening (or narrowing) layer i keeps a single conv or dense consumer (or
- * the classifier) behind pass-through layers, as Net2WiderNet needs. Every source that
- * carries layer i's units (its output, the pass-through layers' outputs up to the
- * consumer) must be read by the next layer alone: a skip reading one, even from past
- * the consumer, is a second reader. The worker checks it for real. */
+/* Whether layer i can be widened or narrowed, as Net2WiderNet needs.
+ * It must keep a single conv or dense consumer (or the classifier) behind pass-through
+ * layers. Every source that carries layer i's units (its output, the pass-through
+ * layers' outputs up to the consumer) must be read by the next layer alone: a skip
+ * reading one, even from past the consumer, is a second reader. The worker checks it
+ * for real. */
 static int widen_ok(const lm_arch_chain *ch, int i) {
     lm_arch_layer_type ty = ch->layer[i].type;
     if (ty != LM_ARCH_LAYER_CONV && ty != LM_ARCH_LAYER_DIL_CONV && ty != LM_ARCH_LAYER_DENSE)

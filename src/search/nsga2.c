@@ -190,8 +190,8 @@ static const lm_option_spec nsga2_options[] = {
     {"snapshot_every", LM_OPT_INT, 0, 0, 1e9, NULL,
      "steady mode: ended trials between population snapshots; 0: the population size"},
     LM__INHERIT_OPTIONS,
-    /* 0.2 is the best share measured on the chain benchmark (tests/bench/evolution_nas.sh,
-     * 200 models, population 40, 3 seeds). It raised the hypervolume over random search's
+    /* 0.2 is the best share measured on the chain benchmark.
+     * On tests/bench/evolution_nas.sh (200 models, population 40, 3 seeds) it raised the hypervolume over random search's
      * from +0.008..0.012 to +0.017..0.022 and left none of random search's larger networks
      * uncovered; 0.5 with inherit_shrink left more of its small networks uncovered than
      * 0.2: the children bred from scratch are what search the small end. */

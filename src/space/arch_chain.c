@@ -416,8 +416,8 @@ int lm_arch_chain_remove_layer(const lm_arch_space *as, lm_rng *rng, int32_t *g,
 
 enum { GENE_KERNEL, GENE_WIDTH, GENE_STRIDE };
 
-/* Changes gene `which` of a random active layer whose type uses it to another of the
- * space's values. */
+/* Changes gene `which` of a random active layer to another of the space's values.
+ * Only layers whose type uses the gene are drawn. */
 static int change_gene(const lm_arch_space *as, lm_rng *rng, int32_t *g, size_t n, int which) {
     view v;
     LM_CALL(mut_begin(as, rng, g, n, &v));

@@ -79,8 +79,9 @@ static void check_morph(const lm_space *sp, const lm_trial *parent, const lm_tri
     assert_true(child->hp[0] == parent->hp[0]); /* lr is the parent's */
     const lm_arch_space *as = lm_space_arch(sp, NULL, NULL);
     if (m->kind == LM_MORPH_WIDER || m->kind == LM_MORPH_NARROWER) {
-        /* The layer's units reach one reader: no skip reads its output or that of a
-         * pooling or identity between it and the next layer with weights. */
+        /* The layer's units reach one reader.
+         * No skip reads its output or that of a pooling or identity between it and the
+         * next layer with weights. */
         for (int j = m->layer; j < a.depth; j++) {
             if (j > m->layer && a.layer[j].type != LM_ARCH_LAYER_MAX_POOL &&
                 a.layer[j].type != LM_ARCH_LAYER_AVG_POOL &&
@@ -140,8 +141,9 @@ static void check_morph(const lm_space *sp, const lm_trial *parent, const lm_tri
             assert_int_equal(id->stride, 1);
         }
         for (int i = 0; i <= m->layer; i++) assert_true(same_layer(&a.layer[i], &b.layer[i]));
-        /* Later layers move up by one, and so do the sources their skips read past the
-         * deepened layer's output (source m->layer + 1, which no skip reads). */
+        /* Later layers move up by one, with the sources their skips read.
+         * Sources past the deepened layer's output (source m->layer + 1, which no skip
+         * reads) move up too. */
         uint32_t low = ((uint32_t)1 << (m->layer + 1)) - 1;
         for (int i = m->layer + 1; i < a.depth; i++) {
             lm_arch_layer moved = a.layer[i];
@@ -448,8 +450,8 @@ static void test_lamarck_shrink(void **state) {
     nsga2_lamarck(1, 1, &st);
     assert_true(st.clones >= 30);
     assert_true(st.narrower >= 3 && st.removed >= 3 && st.wider >= 3);
-    /* Convs, pools and add skips in 2 stages, strides 1 and 2: no morph widens or
-     * narrows a layer whose units a skip also reads. */
+    /* Convs, pools and add skips in 2 stages, strides 1 and 2.
+     * No morph widens or narrows a layer whose units a skip also reads. */
     lm_space *cs;
     assert_int_equal(lm_space_create(&cs), LM_OK);
     assert_int_equal(lm_space_add_float(cs, "lr", 1e-3, 1e-1, 1), LM_OK);

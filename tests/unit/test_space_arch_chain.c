@@ -138,8 +138,9 @@ static void test_operators_valid(void **state) {
     }
 }
 
-/* change_stride moves one stride gene of a spatial layer (a conv or pool) to another
- * of the space's strides and nothing else; with one stride it does not apply. */
+/* change_stride moves one stride gene, and nothing else.
+ * The gene is a spatial layer's (a conv's or pool's) and goes to another of the space's
+ * strides; with one stride the operator does not apply. */
 static void test_change_stride(void **state) {
     (void)state;
     lm_arch_space as;
