@@ -521,9 +521,10 @@ static int parse_root(const char *path, const lm__ynode *root, lm_config *c) {
         snprintf(c->output, n, "runs/%s", c->name);
     }
     LM_CALL(lm_train_params_check(&c->train));
-    /* What a searcher refuses when it is made (options that conflict with each other or
-     * with the space, such as inheritance outside a chain or mlp space) is an error of
-     * this file, reported at the search section rather than when the run starts. */
+    /* What a searcher refuses when it is made is an error of this file.
+     * Options that conflict with each other or with the space (inheritance outside a
+     * chain or mlp space, say) are reported at the search section, not when the run
+     * starts. */
     if (seen[S_SEARCH]) {
         lm_search_params sp = {.space = c->space, .seed = c->seed, .max_trials = c->trials,
                                .epochs = c->train.epochs, .options = c->search_options};

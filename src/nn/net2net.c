@@ -282,7 +282,7 @@ static int keep_largest(const lm__layer *pl, const float *pw, widening *wd) {
 
 /* Net2Wider (new_width above the layer's) or Net2Narrower (below). */
 static int rewiden(wider_work *w, const char *what, const lm_net_desc *parent, const float *pw,
-                   int layer, int new_width, double noise, lm_rng *rng,
+                   int layer, int new_width, int narrow, double noise, lm_rng *rng,
                    lm_layer_desc *child_layers, int cap, lm_net_desc *child, float *cw,
                    size_t child_cap) {
     int e, n_chain = 0, consumer = -1;
@@ -293,7 +293,7 @@ static int rewiden(wider_work *w, const char *what, const lm_net_desc *parent, c
     LM_CALL(find_consumer(w->p.net, what, e, layer, w->chain, &n_chain, &consumer));
     const lm__layer *pl = &w->p.net->layers[e];
     widening *wd = &w->wd;
-    int max = pl->ops == &lm__dense_ops ? 1 << 20 : 65536, narrow = rng == NULL;
+    int max = pl->ops == &lm__dense_ops ? 1 << 20 : 65536;
     wd->old = pl->cfg.units;
     wd->wide = new_width;
     LM_CHECK(narrow ? new_width >= 1 && new_width < wd->old
@@ -320,8 +320,8 @@ static int rewiden(wider_work *w, const char *what, const lm_net_desc *parent, c
     if (narrow) {
         LM_CALL(keep_largest(pl, pw + w->p.off[e], wd));
     } else {
-        /* The first units keep their places; each new one copies a uniformly chosen one
-         * (the random mapping g of section 2.2). */
+        /* The first units keep their places; each new one copies a random one.
+         * The copied unit is drawn uniformly (the random mapping g of section 2.2). */
         for (int j = 0; j < new_width; j++) {
             wd->g[j] = j < wd->old ? j : (int)lm_rng_below(rng, (uint64_t)wd->old);
             wd->cnt[wd->g[j]]++;
@@ -333,14 +333,14 @@ static int rewiden(wider_work *w, const char *what, const lm_net_desc *parent, c
 }
 
 static int rewiden_call(const char *what, const lm_net_desc *parent, const float *parent_params,
-                        int layer, int new_width, double noise, lm_rng *rng,
+                        int layer, int new_width, int narrow, double noise, lm_rng *rng,
                         lm_layer_desc *child_layers, int cap, lm_net_desc *child,
                         float *child_params, size_t child_cap) {
     LM_CHECK(parent && child_layers && child && child_params, LM_EINVAL, "%s: NULL argument",
              what);
     wider_work w = {0};
-    int rc = rewiden(&w, what, parent, parent_params, layer, new_width, noise, rng, child_layers,
-                     cap, child, child_params, child_cap);
+    int rc = rewiden(&w, what, parent, parent_params, layer, new_width, narrow, noise, rng,
+                     child_layers, cap, child, child_params, child_cap);
     free(w.chain);
     free(w.wd.g);
     free(w.wd.cnt);
@@ -356,14 +356,14 @@ int lm_net2wider(const lm_net_desc *parent, const float *parent_params, int laye
     LM_CHECK(isfinite(noise) && noise >= 0, LM_EINVAL,
              "Net2Wider: noise must be finite and >= 0, got %g", noise);
     LM_CHECK(rng, LM_EINVAL, "Net2Wider: an rng chooses the units to copy");
-    return rewiden_call("Net2Wider", parent, parent_params, layer, new_width, noise, rng,
+    return rewiden_call("Net2Wider", parent, parent_params, layer, new_width, 0, noise, rng,
                         child_layers, cap, child, child_params, child_cap);
 }
 
 int lm_net2narrower(const lm_net_desc *parent, const float *parent_params, int layer,
                     int new_width, lm_layer_desc *child_layers, int cap, lm_net_desc *child,
                     float *child_params, size_t child_cap) {
-    return rewiden_call("Net2Narrower", parent, parent_params, layer, new_width, 0.0, NULL,
+    return rewiden_call("Net2Narrower", parent, parent_params, layer, new_width, 1, 0.0, NULL,
                         child_layers, cap, child, child_params, child_cap);
 }
 

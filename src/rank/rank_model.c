@@ -1,7 +1,7 @@
-/* LCRankNet (Wistuba and Pedapati, ICML 2020, section 3).
- * The network scores one learning curve observed up to some epoch.
- * This file holds its input features, scoring and pairwise training;
- * lamarck/rank.h describes the input and the layers. */
+/* LCRankNet scores one learning curve observed up to some epoch.
+ * It is the network of Wistuba and Pedapati (ICML 2020, section 3); this file holds its
+ * input features, scoring and pairwise training, and lamarck/rank.h describes the input
+ * and the layers. */
 #include "lamarck/error.h"
 #include "lamarck/log.h"
 #include "lamarck/rank.h"

@@ -167,8 +167,9 @@ static void test_out_of_range(void **state) {
            "without '..'");
 }
 
-/* What a searcher refuses when it is made is found while the file is read, at the search
- * section: options in conflict with each other or with the space. */
+/* What a searcher refuses when it is made is found while the file is read.
+ * Options in conflict with each other or with the space are errors at the search
+ * section. */
 static void test_searcher_refusals(void **state) {
     (void)state;
     EXPECT(DS "model: {space: chain}\nsearch: {algorithm: nsga2, inheritance: lamarckian}\n",

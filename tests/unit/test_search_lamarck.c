@@ -258,6 +258,24 @@ static int repeated_child(const lm_trials *t) {
     return 0;
 }
 
+/* Makes searcher alg with p and drives it to its end into t.
+ * t is initialized here and freed by the caller; inheriting children train `inherit`
+ * epochs, and the population is P. */
+static void run_to_end(const char *alg, const lm_search_params *p, int inherit, int P,
+                       lm_trials *t, run_stats *st) {
+    lm_searcher *s;
+    assert_int_equal(lm_searcher_create(alg, p, &s), LM_OK);
+    assert_int_equal(lm_trials_init(t, lm_space_size(p->space)), LM_OK);
+    drive(s, t, p->space, p->epochs, inherit, P, st);
+    lm_searcher_destroy(&s);
+}
+
+static void print_census(const char *what, const run_stats *st) {
+    print_message("%s: %d clones (%d wider, %d deeper, %d narrower, %d with a layer removed), "
+                  "%d from scratch\n",
+                  what, st->clones, st->wider, st->deeper, st->narrower, st->removed, st->fresh);
+}
+
 /* Lamarckian evolution over sp (population P, a snapshot after every event, children
  * trained `inherit` epochs) driven to its end into t. */
 static void run_lamarck(const lm_space *sp, uint64_t seed, int trials, int epochs, int P,
@@ -267,11 +285,7 @@ static void run_lamarck(const lm_space *sp, uint64_t seed, int trials, int epoch
     set_opt(&p, "snapshot_every", 1, NULL);
     set_opt(&p, "inheritance", 0, "lamarckian");
     set_opt(&p, "inherit_epochs", inherit, NULL);
-    lm_searcher *s;
-    assert_int_equal(lm_searcher_create("evolution", &p, &s), LM_OK);
-    assert_int_equal(lm_trials_init(t, lm_space_size(sp)), LM_OK);
-    drive(s, t, sp, epochs, inherit, P, st);
-    lm_searcher_destroy(&s);
+    run_to_end("evolution", &p, inherit, P, t, st);
 }
 
 static void test_lamarck_mlp(void **state) {
@@ -282,12 +296,9 @@ static void test_lamarck_mlp(void **state) {
     set_opt(&p, "sample_size", 2, NULL);
     set_opt(&p, "snapshot_every", 1, NULL);
     set_opt(&p, "inheritance", 0, "lamarckian");
-    lm_searcher *s;
-    assert_int_equal(lm_searcher_create("evolution", &p, &s), LM_OK);
     lm_trials t;
-    assert_int_equal(lm_trials_init(&t, lm_space_size(sp)), LM_OK);
     run_stats st;
-    drive(s, &t, sp, 6, 2, 4, &st); /* inherit_epochs: a third of 6 */
+    run_to_end("evolution", &p, 2, 4, &t, &st); /* inherit_epochs: a third of 6 */
     assert_int_equal(t.n, 24);
     assert_int_equal(st.clones + st.fresh, 20);
     assert_true(st.clones >= 16);
@@ -296,7 +307,6 @@ static void test_lamarck_mlp(void **state) {
     assert_true(st.deeper >= 3);
     assert_int_equal(st.released, 24);
     lm_trials_fini(&t);
-    lm_searcher_destroy(&s);
     lm_space_destroy(&sp);
 }
 
@@ -407,21 +417,16 @@ static void nsga2_lamarck(double prob, int shrink, run_stats *st) {
     set_opt_of("nsga2", &p, "inheritance", 0, "lamarckian");
     set_opt_of("nsga2", &p, "inherit_prob", prob, NULL);
     set_opt_of("nsga2", &p, "inherit_shrink", 0, shrink ? "true" : "false");
-    lm_searcher *s;
-    assert_int_equal(lm_searcher_create("nsga2", &p, &s), LM_OK);
     lm_trials t;
-    assert_int_equal(lm_trials_init(&t, lm_space_size(sp)), LM_OK);
-    drive(s, &t, sp, 3, 1, 4, st); /* inherit_epochs: a third of 3 */
+    run_to_end("nsga2", &p, 1, 4, &t, st); /* inherit_epochs: a third of 3 */
     assert_int_equal(t.n, 60);
     assert_int_equal(st->clones + st->fresh, 56);
     assert_int_equal(st->released, 60);
     assert_false(repeated_child(&t));
-    print_message("inherit_prob %.2f%s: %d clones (%d wider, %d deeper, %d narrower, %d with a "
-                  "layer removed), %d from scratch\n",
-                  prob, shrink ? ", shrinking" : "", st->clones, st->wider, st->deeper,
-                  st->narrower, st->removed, st->fresh);
+    char what[64];
+    snprintf(what, sizeof what, "inherit_prob %.2f%s", prob, shrink ? ", shrinking" : "");
+    print_census(what, st);
     lm_trials_fini(&t);
-    lm_searcher_destroy(&s);
     lm_space_destroy(&sp);
 }
 
@@ -471,17 +476,11 @@ static void test_lamarck_shrink(void **state) {
     set_opt_of("nsga2", &q, "inheritance", 0, "lamarckian");
     set_opt_of("nsga2", &q, "inherit_prob", 1, NULL);
     set_opt_of("nsga2", &q, "inherit_shrink", 0, "true");
-    lm_searcher *ns;
-    assert_int_equal(lm_searcher_create("nsga2", &q, &ns), LM_OK);
     lm_trials ct;
-    assert_int_equal(lm_trials_init(&ct, lm_space_size(cs)), LM_OK);
-    drive(ns, &ct, cs, 3, 1, 6, &st);
-    print_message("skips and strides: %d clones (%d wider, %d deeper, %d narrower, %d with a "
-                  "layer removed)\n",
-                  st.clones, st.wider, st.deeper, st.narrower, st.removed);
+    run_to_end("nsga2", &q, 1, 6, &ct, &st);
+    print_census("skips and strides", &st);
     assert_true(st.wider + st.narrower >= 10);
     lm_trials_fini(&ct);
-    lm_searcher_destroy(&ns);
     lm_space_destroy(&cs);
 
     /* Evolution over MLPs: dense layers removed after one of the same width. */
@@ -491,17 +490,11 @@ static void test_lamarck_shrink(void **state) {
     set_opt(&p, "snapshot_every", 1, NULL);
     set_opt(&p, "inheritance", 0, "lamarckian");
     set_opt(&p, "inherit_shrink", 0, "true");
-    lm_searcher *s;
-    assert_int_equal(lm_searcher_create("evolution", &p, &s), LM_OK);
     lm_trials t;
-    assert_int_equal(lm_trials_init(&t, lm_space_size(sp)), LM_OK);
-    drive(s, &t, sp, 3, 1, 4, &st);
-    print_message("evolution, shrinking: %d clones (%d wider, %d deeper, %d narrower, %d with a "
-                  "layer removed)\n",
-                  st.clones, st.wider, st.deeper, st.narrower, st.removed);
+    run_to_end("evolution", &p, 1, 4, &t, &st);
+    print_census("evolution, shrinking", &st);
     assert_true(st.narrower >= 3 && st.removed >= 1);
     lm_trials_fini(&t);
-    lm_searcher_destroy(&s);
     lm_space_destroy(&sp);
 }
 
